@@ -1,0 +1,43 @@
+import type { AppContext } from '../server/app-context.js';
+
+export interface ResourceContents {
+  uri: string;
+  mimeType: string;
+  text: string;
+}
+
+interface ResourceBase {
+  /** Registry name (unique), snake_case. */
+  name: string;
+  title: string;
+  description: string;
+  mimeType: string;
+  /** Whether clients may subscribe to `notifications/resources/updated` for it. */
+  subscribable?: boolean;
+}
+
+/** A resource at one fixed URI. */
+export interface StaticResourceDefinition extends ResourceBase {
+  uri: string;
+  read(ctx: { app: AppContext; uri: URL }): Promise<ResourceContents[]>;
+}
+
+/** A family of resources under an RFC 6570 URI template such as `selfscope://logs/kind/{kind}`. */
+export interface TemplateResourceDefinition extends ResourceBase {
+  uriTemplate: string;
+  /** Lists concrete members for `resources/list`, if the family is small enough to list. */
+  list?(ctx: { app: AppContext }): Promise<Array<{ uri: string; name: string }>>;
+  /** Completes one template variable from what the client typed so far. */
+  complete?: Record<string, (value: string, ctx: { app: AppContext }) => Promise<string[]>>;
+  read(ctx: { app: AppContext; uri: URL; params: Record<string, string> }): Promise<ResourceContents[]>;
+}
+
+export type ResourceDefinition = StaticResourceDefinition | TemplateResourceDefinition;
+
+export function defineResource<T extends ResourceDefinition>(definition: T): T {
+  return definition;
+}
+
+export function isTemplateResource(definition: ResourceDefinition): definition is TemplateResourceDefinition {
+  return 'uriTemplate' in definition;
+}

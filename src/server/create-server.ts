@@ -1,0 +1,197 @@
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
+import {
+  ErrorCode,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { z } from 'zod';
+import type { Logger } from '../core/logger.js';
+import { ALL_PROMPTS } from '../prompts/index.js';
+import type { AnyPromptDefinition } from '../prompts/define-prompt.js';
+import { ALL_RESOURCES } from '../resources/index.js';
+import { isTemplateResource, type ResourceDefinition } from '../resources/define-resource.js';
+import type { AnyToolDefinition, ToolContext } from '../tools/define-tool.js';
+import { ALL_TOOLS } from '../tools/index.js';
+import { SERVER_NAME } from '../version.js';
+import type { AppContext, RuntimeOptions } from './app-context.js';
+import { errorToMessage, errorToToolResult } from './boundary.js';
+import { SERVER_INSTRUCTIONS } from './instructions.js';
+import { checkResourceUri } from './resource-uri.js';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * The registration filters: `--read-only` keeps only tools that declare `readOnlyHint`,
+ * `--toolsets` keeps the named groups (the `core` group is always kept).
+ */
+export function selectTools(tools: readonly AnyToolDefinition[], runtime: Pick<RuntimeOptions, 'readOnly' | 'toolsets'>): AnyToolDefinition[] {
+  return tools.filter(
+    (tool) =>
+      (!runtime.readOnly || tool.annotations.readOnlyHint) &&
+      (runtime.toolsets === undefined || tool.toolset === 'core' || runtime.toolsets.includes(tool.toolset)),
+  );
+}
+
+/** Builds one MCP server for one client session. Never shared between clients. */
+export function createServer(app: AppContext): McpServer {
+  const server = new McpServer(
+    { name: SERVER_NAME, version: app.version },
+    {
+      capabilities: { logging: {}, resources: { subscribe: true, listChanged: false }, tools: {}, prompts: {}, completions: {} },
+      instructions: SERVER_INSTRUCTIONS,
+    },
+  );
+
+  const sessionLogger: Logger = {
+    log(level, message, data) {
+      if (!server.isConnected()) return;
+      void server.sendLoggingMessage({ level, logger: SERVER_NAME, data: data ? { message, ...data } : message }).catch(() => {});
+    },
+  };
+  const unsubscribeLogs = 'subscribe' in app.logger ? (app.logger as { subscribe(sink: Logger['log']): () => void }).subscribe(sessionLogger.log) : () => {};
+
+  for (const tool of selectTools(ALL_TOOLS, app.runtime)) registerTool(server, app, tool);
+  for (const resource of ALL_RESOURCES) registerResource(server, app, resource);
+  for (const prompt of ALL_PROMPTS) registerPrompt(server, app, prompt);
+  const stopSubscriptions = registerSubscriptions(server, app);
+
+  const previousOnClose = server.server.onclose;
+  server.server.onclose = () => {
+    unsubscribeLogs();
+    stopSubscriptions();
+    previousOnClose?.();
+  };
+  return server;
+}
+
+function toolContext(server: McpServer, app: AppContext, extra: Extra): ToolContext {
+  const progressToken = extra._meta?.progressToken;
+  return {
+    app,
+    signal: extra.signal,
+    sessionId: extra.sessionId,
+    logger: app.logger,
+    async progress(progress, total, message) {
+      if (progressToken === undefined) return;
+      await extra
+        .sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) },
+        })
+        .catch(() => {});
+    },
+    async elicit(request) {
+      if (!server.server.getClientCapabilities()?.elicitation) return null;
+      const result = await server.server.elicitInput({ mode: 'form', message: request.message, requestedSchema: request.requestedSchema } as Parameters<typeof server.server.elicitInput>[0], {
+        signal: extra.signal,
+      });
+      if (result.action === 'accept') return { action: 'accept', content: (result.content ?? {}) as Record<string, unknown> };
+      return { action: result.action };
+    },
+  };
+}
+
+function registerTool(server: McpServer, app: AppContext, tool: AnyToolDefinition): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      outputSchema: tool.outputSchema,
+      annotations: { title: tool.title, ...tool.annotations },
+    },
+    (async (input: unknown, extra: Extra): Promise<CallToolResult> => {
+      try {
+        const result = await tool.handler(input as Record<string, unknown>, toolContext(server, app, extra));
+        return { content: [{ type: 'text', text: result.text }], structuredContent: result.structured as Record<string, unknown> };
+      } catch (error) {
+        return errorToToolResult(error, tool.name, app.logger);
+      }
+    }) as never,
+  );
+}
+
+function registerResource(server: McpServer, app: AppContext, resource: ResourceDefinition): void {
+  const metadata = { title: resource.title, description: resource.description, mimeType: resource.mimeType };
+  if (!isTemplateResource(resource)) {
+    server.registerResource(resource.name, resource.uri, metadata, async (uri) => {
+      checkResourceUri(uri.href);
+      try {
+        return { contents: await resource.read({ app, uri }) };
+      } catch (error) {
+        throw new McpError(ErrorCode.InvalidParams, errorToMessage(error, resource.name));
+      }
+    });
+    return;
+  }
+  const complete = resource.complete
+    ? Object.fromEntries(
+        Object.entries(resource.complete).map(([variable, fn]) => [variable, (value: string) => fn(value, { app }).catch(() => [])]),
+      )
+    : undefined;
+  const template = new ResourceTemplate(resource.uriTemplate, {
+    list: resource.list
+      ? async () => ({ resources: (await resource.list!({ app })).map((r) => ({ ...r, mimeType: resource.mimeType })) })
+      : undefined,
+    ...(complete ? { complete } : {}),
+  });
+  server.registerResource(resource.name, template, metadata, async (uri, variables) => {
+    checkResourceUri(uri.href);
+    const params = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
+    for (const value of Object.values(params)) checkResourceUri(value);
+    try {
+      return { contents: await resource.read({ app, uri, params }) };
+    } catch (error) {
+      throw new McpError(ErrorCode.InvalidParams, errorToMessage(error, resource.name));
+    }
+  });
+}
+
+function registerPrompt(server: McpServer, app: AppContext, prompt: AnyPromptDefinition): void {
+  const argsSchema: Record<string, z.ZodType<string | undefined>> = {};
+  for (const [name, schema] of Object.entries(prompt.argsSchema as Record<string, z.ZodType<string | undefined>>)) {
+    const completer = prompt.complete?.[name];
+    argsSchema[name] = completer ? (completable(schema, (value) => completer(String(value ?? ""), { app }).catch(() => [])) as never) : schema;
+  }
+  server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: argsSchema as never }, (async (args: Record<string, string | undefined>) => {
+    try {
+      const rendered = await prompt.render(args, { app });
+      return {
+        ...(rendered.description ? { description: rendered.description } : {}),
+        messages: rendered.messages.map((m) => ({ role: m.role, content: { type: 'text' as const, text: m.text } })),
+      };
+    } catch (error) {
+      throw new McpError(ErrorCode.InvalidParams, errorToMessage(error, prompt.name));
+    }
+  }) as never);
+}
+
+/** resources/subscribe: remembers URIs per session and forwards matching update events. */
+function registerSubscriptions(server: McpServer, app: AppContext): () => void {
+  const subscribable = new Set(ALL_RESOURCES.filter((r) => r.subscribable && !isTemplateResource(r)).map((r) => (r as { uri: string }).uri));
+  const subscribed = new Set<string>();
+  server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    checkResourceUri(request.params.uri);
+    if (!subscribable.has(request.params.uri)) {
+      throw new McpError(ErrorCode.InvalidParams, `Resource ${request.params.uri} does not support subscriptions. Subscribable: ${[...subscribable].join(', ') || 'none'}.`);
+    }
+    subscribed.add(request.params.uri);
+    return {};
+  });
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    subscribed.delete(request.params.uri);
+    return {};
+  });
+  const onUpdated = (uri: string) => {
+    if (subscribed.has(uri) && server.isConnected()) void server.server.sendResourceUpdated({ uri }).catch(() => {});
+  };
+  app.resourceEvents.on('updated', onUpdated);
+  return () => app.resourceEvents.off('updated', onUpdated);
+}

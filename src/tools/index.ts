@@ -1,0 +1,5 @@
+import type { AnyToolDefinition } from './define-tool.js';
+import selfscopeStatus from './selfscope-status.js';
+
+/** Every tool, in the order `tools/list` shows them. One file per tool, named after it. */
+export const ALL_TOOLS: readonly AnyToolDefinition[] = [selfscopeStatus];

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { discoverLogFiles } from '../core/logs/discover.js';
+import { currentBranch } from '../core/git/info.js';
+import { defineTool } from './define-tool.js';
+import { TOOLSETS } from './define-tool.js';
+import fs from 'node:fs/promises';
+
+const logFile = z.object({
+  path: z.string(),
+  bytes: z.number(),
+  modified: z.string(),
+});
+
+export default defineTool({
+  name: 'selfscope_status',
+  toolset: 'core',
+  title: 'selfscope status',
+  description:
+    'What this selfscope server sees: version, repository and worktree, the configuration in force, the log files found (with sizes), the state directory, and the autonomy boundary. Call it first when something looks misconfigured.',
+  inputSchema: {},
+  outputSchema: {
+    version: z.string(),
+    repository: z.object({ root: z.string(), worktree: z.string(), branch: z.string().nullable() }),
+    configuration: z.object({
+      file: z.string().nullable(),
+      logs: z.array(z.string()),
+      read_only: z.boolean(),
+      toolsets: z.array(z.string()),
+      transport: z.string(),
+    }),
+    log_files: z.array(logFile),
+    log_files_total_bytes: z.number(),
+    state_dir: z.object({ path: z.string(), exists: z.boolean() }),
+    autonomy: z.array(z.string()),
+  },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handler(_input, { app }) {
+    const { config, runtime } = app;
+    const [files, branch, stateExists] = await Promise.all([
+      discoverLogFiles(config.repo, config.logs),
+      currentBranch(app.cwd),
+      fs.stat(config.stateDirPath).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ),
+    ]);
+    const totalBytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    const structured = {
+      version: app.version,
+      repository: { root: config.repo, worktree: app.cwd, branch },
+      configuration: {
+        file: config.configFile,
+        logs: config.logs,
+        read_only: runtime.readOnly,
+        toolsets: [...(runtime.toolsets ?? TOOLSETS)],
+        transport: runtime.transport,
+      },
+      log_files: files.slice(0, 50).map((f) => ({ path: f.displayPath, bytes: f.bytes, modified: f.modified })),
+      log_files_total_bytes: totalBytes,
+      state_dir: { path: config.stateDirPath, exists: stateExists },
+      autonomy: [
+        'autonomous: observe logs, detect anomalies, branch in a worktree, run typecheck and tests, commit verified trees, open a PR',
+        'needs a human: merging a PR; committing security-sensitive files',
+        'never: committing a tree on which typecheck and tests did not both pass',
+      ],
+    };
+    const lines = [
+      `selfscope ${app.version} on ${config.repo}${branch ? ` (branch ${branch})` : ''}`,
+      `config: ${config.configFile ?? 'defaults (no selfscope.config.json)'}; logs: ${config.logs.join(', ')}`,
+      files.length === 0
+        ? `log files: none match ${config.logs.join(', ')} — set "logs" in selfscope.config.json`
+        : `log files: ${files.length} (${totalBytes} bytes)${files.length > 50 ? ', first 50 listed' : ''}`,
+      ...files.slice(0, 10).map((f) => `  ${f.displayPath}  ${f.bytes} B  ${f.modified}`),
+      `state: ${config.stateDirPath}${stateExists ? '' : ' (not created yet)'}`,
+      `mode: ${runtime.readOnly ? 'read-only' : 'read-write'}, toolsets ${structured.configuration.toolsets.join(',')}, ${runtime.transport}`,
+    ];
+    return { structured, text: lines.join('\n') };
+  },
+});
