@@ -39,3 +39,12 @@ export type LogColumn = keyof typeof LOG_COLUMNS;
 export function isFailure(level: string | null, event: string | null, error: string | null): boolean {
   return level === 'error' || /_(failed|error)$/.test(event ?? '') || (error !== null && error !== '');
 }
+
+/**
+ * What engines that read the index need from it: a read-only SQL query over the `logs`
+ * view (columns above) with positional `?` parameters, after the index was brought up
+ * to date. The log index implements it; tests may implement it over a plain table.
+ */
+export interface LogQueryable {
+  all<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
