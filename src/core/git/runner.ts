@@ -65,7 +65,18 @@ export class GitRunner {
       config: [...HARDENED_GIT_CONFIG, ...(options.config ?? [])],
       timeout: { block: options.timeoutMs ?? this.defaultTimeoutMs },
       ...(options.signal ? { abort: options.signal } : {}),
-      unsafe: { allowUnsafeHooksPath: true, allowUnsafePack: false },
+      // simple-git refuses these `-c` keys because a caller could point them at a program;
+      // ours are constants that point them at nothing, and no user value is ever put in `-c`.
+      unsafe: {
+        allowUnsafeHooksPath: true,
+        allowUnsafeFsMonitor: true,
+        allowUnsafePager: true,
+        allowUnsafeEditor: true,
+        allowUnsafeAskPass: true,
+        allowUnsafeCredentialHelper: true,
+        allowUnsafeDiffExternal: true,
+        allowUnsafeProtocolOverride: true,
+      },
     } as Parameters<typeof simpleGit>[0]);
     return git.env(gitEnvironment(options.env));
   }
