@@ -108,10 +108,15 @@ function registerTool(server: McpServer, app: AppContext, tool: AnyToolDefinitio
       annotations: { title: tool.title, ...tool.annotations },
     },
     (async (input: unknown, extra: Extra): Promise<CallToolResult> => {
+      const started = Date.now();
+      const trace = (data: string) => void server.sendLoggingMessage({ level: 'debug', logger: SERVER_NAME, data }, extra.sessionId).catch(() => {});
+      trace(`${tool.name} started`);
       try {
         const result = await tool.handler(input as Record<string, unknown>, toolContext(server, app, extra));
+        trace(`${tool.name} finished in ${Date.now() - started} ms`);
         return { content: [{ type: 'text', text: result.text }], structuredContent: result.structured as Record<string, unknown> };
       } catch (error) {
+        trace(`${tool.name} failed after ${Date.now() - started} ms`);
         return errorToToolResult(error, tool.name, app.logger);
       }
     }) as never,
