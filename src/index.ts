@@ -3,6 +3,7 @@ export { createServer, selectTools } from './server/create-server.js';
 export { AppContext, type RuntimeOptions } from './server/app-context.js';
 export { serveStdio } from './server/stdio.js';
 export { serveHttp, type HttpServeOptions, type RunningHttpServer } from './server/http.js';
+export { parseListenAddress } from './server/listen-address.js';
 export { loadConfig, type ResolvedConfig, type LoadConfigOptions } from './config/load.js';
 export { configFileSchema, type ConfigFile } from './config/schema.js';
 export * from './core/errors.js';

@@ -3,9 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { execa } from 'execa';
 import { VERSION } from '../../version.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,6 +19,12 @@ export function registerDemoCommand(program: Command): void {
     .description('run selfscope on a built-in example bot repository, step by step')
     .option('--keep', 'keep the example repository instead of deleting it')
     .action(async (options: { keep?: boolean }) => {
+      // Loaded here, not at start-up: every other command starts faster without them.
+      const [{ Client }, { StdioClientTransport }, { execa }] = await Promise.all([
+        import('@modelcontextprotocol/sdk/client/index.js'),
+        import('@modelcontextprotocol/sdk/client/stdio.js'),
+        import('execa'),
+      ]);
       const started = Date.now();
       const step = (label: string, detail = '') => process.stdout.write(`[${String(Date.now() - started).padStart(5)} ms] ${label}${detail ? `\n${detail.replace(/^/gm, '           ')}` : ''}\n`);
 

@@ -1,8 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ensureStateDir } from '../../core/state/state-dir.js';
-import { parseListenAddress, serveHttp } from '../../server/http.js';
-import { resolveHttpToken } from '../../server/http-token.js';
-import { serveStdio } from '../../server/stdio.js';
+import { parseListenAddress } from '../../server/listen-address.js';
 import { TOOLSETS, type Toolset } from '../../tools/define-tool.js';
 import { createCliApp, type GlobalOptions } from '../context.js';
 
@@ -44,6 +42,7 @@ export function registerServeCommand(program: Command): void {
       await ensureStateDir(app.config.repo, app.config.stateDirPath);
 
       if (listen) {
+        const [{ serveHttp }, { resolveHttpToken }] = await Promise.all([import('../../server/http.js'), import('../../server/http-token.js')]);
         const { token, source, file } = await resolveHttpToken(app.config.stateDirPath);
         const running = await serveHttp(app, { ...listen, token });
         process.stderr.write(
@@ -56,6 +55,7 @@ export function registerServeCommand(program: Command): void {
         return;
       }
 
+      const { serveStdio } = await import('../../server/stdio.js');
       const session = await serveStdio(app);
       const why = await shutdownSignal(session.closed);
       app.logger.log('info', `shutting down (${why})`);
