@@ -126,7 +126,7 @@ export const watchSchema = z
 export const httpSchema = z
   .object({
     maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
-    sessionIdleS: z.number().int().min(10).default(1800),
+    sessionIdleS: z.number().int().min(1).default(1800).describe('An HTTP session idle this long is ended.'),
     maxSessions: z.number().int().min(1).default(32),
     allowedOrigins: z.array(z.string()).default([]).describe('Extra Origins allowed besides the server\'s own host.'),
   })

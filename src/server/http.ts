@@ -95,9 +95,20 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
     return out;
   };
 
+  function endSession(id: string, session: Session): void {
+    sessions.delete(id);
+    void session.transport.close().catch(() => {});
+    void session.server.close().catch(() => {});
+  }
+
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const sessionId = req.headers['mcp-session-id'];
-    const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    let existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    if (existing && existing.lastSeen < Date.now() - limits.sessionIdleS * 1000) {
+      // Expired but not yet swept: end it now rather than serve it.
+      endSession(sessionId as string, existing);
+      existing = undefined;
+    }
 
     if (req.method === 'POST') {
       let raw: Buffer;
@@ -215,13 +226,7 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
 
   const sweeper = setInterval(() => {
     const cutoff = Date.now() - limits.sessionIdleS * 1000;
-    for (const [id, session] of sessions) {
-      if (session.lastSeen < cutoff) {
-        sessions.delete(id);
-        void session.transport.close().catch(() => {});
-        void session.server.close().catch(() => {});
-      }
-    }
+    for (const [id, session] of sessions) if (session.lastSeen < cutoff) endSession(id, session);
   }, Math.min(60_000, limits.sessionIdleS * 500));
   sweeper.unref();
 

@@ -209,3 +209,24 @@ describe('--read-only over HTTP', () => {
     }
   });
 });
+
+describe('session expiry', () => {
+  it('ends a session idle longer than http.sessionIdleS', async () => {
+    const proc = await startHttpServer(repo.dir, { SELFSCOPE_TOKEN: TOKEN, SELFSCOPE_HTTP__SESSION_IDLE_S: '1' });
+    try {
+      const init = await rawRequest(proc.port, { headers: mcpHeaders(proc.port), body: initialize });
+      const sessionId = init.headers['mcp-session-id'] as string;
+      const list = () =>
+        rawRequest(proc.port, {
+          headers: mcpHeaders(proc.port, { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' }),
+          body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+        });
+      expect((await list()).status).toBe(200);
+      // Idle time is what is under test here, so time has to pass.
+      await new Promise((r) => setTimeout(r, 1300));
+      expect((await list()).status).toBe(404);
+    } finally {
+      await proc.stop();
+    }
+  });
+});
