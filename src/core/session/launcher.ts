@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { ConfigurationError, PolicyError, UserInputError } from '../errors.js';
+import { fixAnomalyPlaybook, investigatePlaybook } from '../playbooks/playbooks.js';
+import { sanitizeUntrusted } from '../text/bounded.js';
+import { agentCommand, claudeMcpConfig, parseAgentEvent, type AgentEvent, type AgentKind, type McpServerLaunch } from './agent-command.js';
+
+export interface SessionEvent {
+  at: string;
+  session_id: string;
+  type: 'session_started' | 'agent_event' | 'session_finished';
+  agent_event?: AgentEvent;
+  detail?: string;
+}
+
+export interface LaunchSessionOptions {
+  agent: AgentKind;
+  /** The task in the requester's words ("that music skip thing is broken again"). */
+  task: string;
+  /** The anomaly to fix: the task becomes the fix_anomaly playbook. */
+  anomalyId?: string;
+  timeoutS?: number;
+  /** Who asked (a bot user id), for the audit log. */
+  requestedBy?: string;
+  onEvent?: (event: SessionEvent) => void;
+  signal?: AbortSignal;
+  /** Extra agent arguments (model, permission mode...). */
+  agentArgs?: string[];
+}
+
+export type SessionOutcome = 'completed' | 'failed' | 'timeout' | 'cancelled';
+
+export interface LaunchSessionResult {
+  session_id: string;
+  branch: string;
+  worktree: string;
+  pr: { url: string | null; number: number | null; local_proposal: string | null } | null;
+  summary: string;
+  cost_usd: number | null;
+  outcome: SessionOutcome;
+  duration_ms: number;
+  exit_code: number | null;
+}
+
+/** What the launcher needs from the rest of selfscope; passed in so the launcher stays testable. */
+export interface SessionDeps {
+  repo: string;
+  stateDirPath: string;
+  /** Dev mode: while true, no session starts. */
+  isPaused(): Promise<boolean>;
+  /** Refuses (throws PolicyError) when today's launches or dollars are spent. */
+  checkBudget(): Promise<void>;
+  createWorktree(name: string): Promise<{ branch: string; worktree: string }>;
+  /** How the agent starts selfscope: the built CLI, serving `repo`. */
+  server: McpServerLaunch;
+  audit(event: string, outcome: string, metadata: Record<string, unknown>): Promise<void>;
+  /** The PR (or local proposal) opened from `branch`, if any, read after the session. */
+  findPullRequest(branch: string): Promise<LaunchSessionResult['pr']>;
+  /** Environment for the agent process (its own credentials; never selfscope's tokens). */
+  env: Record<string, string>;
+}
+
+const MAX_TIMEOUT_S = 4 * 3600;
+
+function branchNameFor(options: LaunchSessionOptions): string {
+  const words = (options.anomalyId ? `fix-${options.anomalyId}` : options.task)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/g, '');
+  return `${options.anomalyId ? '' : 'investigate-'}${words || 'session'}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Starts a coding agent (Claude Code or Codex) as the bot's self-improvement agent: in a
+ * branch and worktree of its own, with selfscope as its only MCP server, on the fix or
+ * investigate playbook. Enforces dev mode, the daily budget and the timeout, streams
+ * progress, records the session in the audit log, and returns what came of it.
+ */
+export async function launchSession(options: LaunchSessionOptions, deps: SessionDeps): Promise<LaunchSessionResult> {
+  if (!options.task.trim() && !options.anomalyId) {
+    throw new UserInputError('A session needs a task or an anomaly id.', { hint: 'Pass --task "what the user said" or --anomaly ID.' });
+  }
+  const timeoutS = options.timeoutS ?? 1800;
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0 || timeoutS > MAX_TIMEOUT_S) {
+    throw new UserInputError(`The timeout must be between 1 and ${MAX_TIMEOUT_S} seconds.`, { hint: 'Pass --timeout 1800 for half an hour.' });
+  }
+  const sessionId = `ses-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
+  const auditBase = { session_id: sessionId, agent: options.agent, anomaly_id: options.anomalyId ?? null, requested_by: options.requestedBy ?? null };
+
+  if (await deps.isPaused()) {
+    await deps.audit('session_refused', 'paused', auditBase);
+    throw new PolicyError('Dev mode is on: selfscope starts no self-improvement session while a person is developing.', {
+      hint: `Remove ${path.join(deps.stateDirPath, 'paused')} (or set watch.paused to false) to resume.`,
+    });
+  }
+  try {
+    await deps.checkBudget();
+  } catch (error) {
+    await deps.audit('session_refused', 'budget', auditBase);
+    throw error;
+  }
+
+  const { branch, worktree } = await deps.createWorktree(branchNameFor(options));
+  const sessionDir = path.join(deps.stateDirPath, 'sessions', sessionId);
+  await fs.mkdir(sessionDir, { recursive: true, mode: 0o700 });
+  const mcpConfigFile = path.join(sessionDir, 'mcp.json');
+  await fs.writeFile(mcpConfigFile, `${JSON.stringify(claudeMcpConfig(deps.server), null, 2)}\n`, { mode: 0o600 });
+
+  const task = sanitizeUntrusted(options.task, 4000).text;
+  const prompt = options.anomalyId
+    ? fixAnomalyPlaybook({ anomalyId: options.anomalyId, ...(task ? { evidence: `The request that started this session: ${task}` } : {}) })
+    : investigatePlaybook({ symptom: task, since: '24h' });
+  const { command, args } = agentCommand({ agent: options.agent, prompt, worktree, mcpConfigFile, server: deps.server, ...(options.agentArgs ? { extraArgs: options.agentArgs } : {}) });
+
+  const started = Date.now();
+  const emit = (event: Omit<SessionEvent, 'at' | 'session_id'>) => options.onEvent?.({ at: new Date().toISOString(), session_id: sessionId, ...event });
+  await deps.audit('session_started', 'started', { ...auditBase, branch, worktree, command });
+  emit({ type: 'session_started', detail: `${options.agent} in ${worktree} on ${branch}` });
+
+  let child: ResultPromise;
+  try {
+    child = execa(command, args, {
+      cwd: worktree,
+      env: deps.env,
+      extendEnv: false,
+      stdin: 'ignore',
+      timeout: timeoutS * 1000,
+      killSignal: 'SIGTERM',
+      forceKillAfterDelay: 5000,
+      cancelSignal: options.signal,
+      reject: false,
+      maxBuffer: 64 * 1024 * 1024,
+      lines: false,
+      buffer: { stdout: false, stderr: true },
+    });
+  } catch (error) {
+    throw new ConfigurationError(`Could not start ${command}.`, { cause: error, hint: `Install ${options.agent === 'claude-code' ? 'Claude Code (npm i -g @anthropic-ai/claude-code)' : 'Codex (npm i -g @openai/codex)'} and make sure it is on PATH.` });
+  }
+
+  let summary = '';
+  let costUsd: number | null = null;
+  let sawError = false;
+  let pending = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (pending.length > 8 * 1024 * 1024) pending = ''; // a runaway line is dropped, not buffered
+      const event = line ? parseAgentEvent(options.agent, line) : null;
+      if (!event || event.type === 'other') continue;
+      if (event.type === 'message' && event.text) summary = event.text;
+      if (event.type === 'result') {
+        if (event.text) summary = event.text;
+        if (event.costUsd !== undefined) costUsd = event.costUsd;
+        if (event.isError) sawError = true;
+      }
+      if (event.type === 'error') sawError = true;
+      emit({ type: 'agent_event', agent_event: { ...event, ...(event.text ? { text: sanitizeUntrusted(event.text, 2000).text } : {}) } });
+    }
+  });
+
+  const result = await child;
+  const spawnFailed = (result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String((result as { originalMessage?: string }).originalMessage ?? ''));
+  if (spawnFailed) {
+    await deps.audit('session_finished', 'agent_missing', { ...auditBase, branch, worktree });
+    throw new ConfigurationError(`The ${options.agent} command "${command}" was not found on PATH.`, {
+      hint: `Install ${options.agent === 'claude-code' ? 'Claude Code (npm i -g @anthropic-ai/claude-code)' : 'Codex (npm i -g @openai/codex)'} or put it on PATH, then try again.`,
+    });
+  }
+  const outcome: SessionOutcome = result.timedOut ? 'timeout' : result.isCanceled ? 'cancelled' : result.exitCode === 0 && !sawError ? 'completed' : 'failed';
+  const pr = await deps.findPullRequest(branch).catch(() => null);
+  const finished: LaunchSessionResult = {
+    session_id: sessionId,
+    branch,
+    worktree,
+    pr,
+    summary: sanitizeUntrusted(summary || (outcome === 'completed' ? 'The agent finished without a summary.' : `The agent ${outcome === 'failed' ? `exited with code ${result.exitCode}` : outcome === 'timeout' ? `was stopped after ${timeoutS} s` : 'was cancelled'}.`), 4000).text,
+    cost_usd: costUsd,
+    outcome,
+    duration_ms: Date.now() - started,
+    exit_code: result.exitCode ?? null,
+  };
+  await deps.audit('session_finished', outcome, { ...auditBase, branch, worktree, pr, cost_usd: costUsd, duration_ms: finished.duration_ms, exit_code: finished.exit_code });
+  emit({ type: 'session_finished', detail: outcome });
+  return finished;
+}
