@@ -5,6 +5,7 @@ import { LOG_LEVELS } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerInitCommand } from './commands/init.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStatusCommand } from './commands/status.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerConfigCommand(program);
   registerStatusCommand(program);
+  registerInitCommand(program);
   registerDemoCommand(program);
   return program;
 }
