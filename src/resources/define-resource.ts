@@ -14,6 +14,11 @@ interface ResourceBase {
   mimeType: string;
   /** Whether clients may subscribe to `notifications/resources/updated` for it. */
   subscribable?: boolean;
+  /**
+   * Called when the first client session subscribes, to start whatever produces updates
+   * (following the log, say); returns the function that stops it.
+   */
+  onSubscribe?(ctx: { app: AppContext }): Promise<() => void>;
 }
 
 /** A resource at one fixed URI. */
@@ -34,7 +39,11 @@ export interface TemplateResourceDefinition extends ResourceBase {
 
 export type ResourceDefinition = StaticResourceDefinition | TemplateResourceDefinition;
 
-export function defineResource<T extends ResourceDefinition>(definition: T): T {
+export function defineResource(definition: StaticResourceDefinition): StaticResourceDefinition {
+  return definition;
+}
+
+export function defineResourceTemplate(definition: TemplateResourceDefinition): TemplateResourceDefinition {
   return definition;
 }
 

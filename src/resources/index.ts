@@ -1,4 +1,5 @@
 import type { ResourceDefinition } from './define-resource.js';
+import { logsErrors, logsEvent, logsKind, logsRecent, logsStats } from './logs.js';
 
 /** Every resource and resource template. */
-export const ALL_RESOURCES: readonly ResourceDefinition[] = [];
+export const ALL_RESOURCES: readonly ResourceDefinition[] = [logsRecent, logsErrors, logsStats, logsKind, logsEvent];

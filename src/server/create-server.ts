@@ -180,17 +180,31 @@ function registerPrompt(server: McpServer, app: AppContext, prompt: AnyPromptDef
 
 /** resources/subscribe: remembers URIs per session and forwards matching update events. */
 function registerSubscriptions(server: McpServer, app: AppContext): () => void {
-  const subscribable = new Set(ALL_RESOURCES.filter((r) => r.subscribable && !isTemplateResource(r)).map((r) => (r as { uri: string }).uri));
-  const subscribed = new Set<string>();
+  const subscribable = new Map(
+    ALL_RESOURCES.filter((r) => r.subscribable && !isTemplateResource(r)).map((r) => [(r as { uri: string }).uri, r] as const),
+  );
+  const subscribed = new Map<string, (() => void) | null>();
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     checkResourceUri(request.params.uri);
-    if (!subscribable.has(request.params.uri)) {
-      throw new McpError(ErrorCode.InvalidParams, `Resource ${request.params.uri} does not support subscriptions. Subscribable: ${[...subscribable].join(', ') || 'none'}.`);
+    const resource = subscribable.get(request.params.uri);
+    if (!resource) {
+      throw new McpError(ErrorCode.InvalidParams, `Resource ${request.params.uri} does not support subscriptions. Subscribable: ${[...subscribable.keys()].join(', ') || 'none'}.`);
     }
-    subscribed.add(request.params.uri);
+    if (!subscribed.has(request.params.uri)) {
+      subscribed.set(request.params.uri, null);
+      try {
+        const stop = resource.onSubscribe ? await resource.onSubscribe({ app }) : null;
+        if (subscribed.has(request.params.uri)) subscribed.set(request.params.uri, stop);
+        else stop?.();
+      } catch (error) {
+        subscribed.delete(request.params.uri);
+        throw new McpError(ErrorCode.InternalError, errorToMessage(error, `subscribe ${request.params.uri}`));
+      }
+    }
     return {};
   });
   server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    subscribed.get(request.params.uri)?.();
     subscribed.delete(request.params.uri);
     return {};
   });
@@ -198,5 +212,9 @@ function registerSubscriptions(server: McpServer, app: AppContext): () => void {
     if (subscribed.has(uri) && server.isConnected()) void server.server.sendResourceUpdated({ uri }).catch(() => {});
   };
   app.resourceEvents.on('updated', onUpdated);
-  return () => app.resourceEvents.off('updated', onUpdated);
+  return () => {
+    app.resourceEvents.off('updated', onUpdated);
+    for (const stop of subscribed.values()) stop?.();
+    subscribed.clear();
+  };
 }

@@ -1,5 +1,8 @@
 import type { AnyToolDefinition } from './define-tool.js';
+import getLogEvent from './get-log-event.js';
+import logTimeline from './log-timeline.js';
+import queryRuntimeLogs from './query-runtime-logs.js';
 import selfscopeStatus from './selfscope-status.js';
 
 /** Every tool, in the order `tools/list` shows them. One file per tool, named after it. */
-export const ALL_TOOLS: readonly AnyToolDefinition[] = [selfscopeStatus];
+export const ALL_TOOLS: readonly AnyToolDefinition[] = [selfscopeStatus, queryRuntimeLogs, getLogEvent, logTimeline];

@@ -4,6 +4,8 @@ import { currentBranch } from '../core/git/info.js';
 import { defineTool } from './define-tool.js';
 import { TOOLSETS } from './define-tool.js';
 import fs from 'node:fs/promises';
+import { getLogIndex } from '../server/engines.js';
+import { freshnessSchema } from './_shared.js';
 
 const logFile = z.object({
   path: z.string(),
@@ -31,6 +33,22 @@ export default defineTool({
     log_files: z.array(logFile),
     log_files_total_bytes: z.number(),
     state_dir: z.object({ path: z.string(), exists: z.boolean() }),
+    index: z.object({
+      file: z.string(),
+      freshness: freshnessSchema,
+      files: z.array(
+        z.object({
+          path: z.string(),
+          lines: z.number(),
+          bad_lines: z.number(),
+          bad_by_reason: z.record(z.string(), z.number()),
+          first_bad_offsets: z.array(z.number()),
+          cut_lines: z.number(),
+          coerced_lines: z.number(),
+          live: z.boolean(),
+        }),
+      ),
+    }),
     autonomy: z.array(z.string()),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -45,6 +63,9 @@ export default defineTool({
       ),
     ]);
     const totalBytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    const index = await getLogIndex(app);
+    await index.refresh();
+    const health = index.health().filter((h) => h.live || h.bad_lines > 0).slice(0, 20);
     const structured = {
       version: app.version,
       repository: { root: config.repo, worktree: app.cwd, branch },
@@ -58,6 +79,11 @@ export default defineTool({
       log_files: files.slice(0, 50).map((f) => ({ path: f.displayPath, bytes: f.bytes, modified: f.modified })),
       log_files_total_bytes: totalBytes,
       state_dir: { path: config.stateDirPath, exists: stateExists },
+      index: {
+        file: index.file,
+        freshness: index.freshness(),
+        files: health.map(({ stream_id: _id, bytes_read: _b, ...h }) => ({ ...h, bad_by_reason: h.bad_by_reason as Record<string, number> })),
+      },
       autonomy: [
         'autonomous: observe logs, detect anomalies, branch in a worktree, run typecheck and tests, commit verified trees, open a PR',
         'needs a human: merging a PR; committing security-sensitive files',
@@ -72,8 +98,14 @@ export default defineTool({
         : `log files: ${files.length} (${totalBytes} bytes)${files.length > 50 ? ', first 50 listed' : ''}`,
       ...files.slice(0, 10).map((f) => `  ${f.displayPath}  ${f.bytes} B  ${f.modified}`),
       `state: ${config.stateDirPath}${stateExists ? '' : ' (not created yet)'}`,
+      `index: ${structuredIndexLine(index.freshness())}`,
+      ...health.filter((h) => h.bad_lines > 0).map((h) => `  ${h.path}: ${h.bad_lines} bad line(s) ${JSON.stringify(h.bad_by_reason)}, first at byte ${h.first_bad_offsets.join(', ')}`),
       `mode: ${runtime.readOnly ? 'read-only' : 'read-write'}, toolsets ${structured.configuration.toolsets.join(',')}, ${runtime.transport}`,
     ];
     return { structured, text: lines.join('\n') };
   },
 });
+
+function structuredIndexLine(f: { events: number; newest_event: string | null; mode: string; refresh_ms: number | null }): string {
+  return `${f.events} events, newest ${f.newest_event ?? 'none'}, ${f.mode}${f.refresh_ms !== null ? `, last refresh ${f.refresh_ms} ms` : ''}`;
+}

@@ -1,0 +1,739 @@
+import { createHash } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import type { ConfigFile } from '../../config/schema.js';
+import { ConfigurationError, UserInputError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { LOG_COLUMNS, type LogQueryable } from './columns.js';
+import { discoverLogFiles } from './discover.js';
+import { createLineParser, headHash, type BadLineReason, type LineParser, type LogRow } from './parse-line.js';
+
+/**
+ * The log index: NDJSON files ingested incrementally into an embedded DuckDB database.
+ *
+ * Each file is a *stream* identified by its first line (head hash) and followed by inode:
+ * a refresh reads only the bytes appended since the last complete line. Rotation by
+ * rename is followed through the open file descriptor; truncation restarts the file as a
+ * new stream; a copy whose head matches a known stream continues it (copy-truncate), so
+ * lines are neither lost nor duplicated.
+ *
+ * One process at a time can hold a DuckDB file for writing. The first selfscope process
+ * of a repository holds `<stateDir>/index.duckdb`; another process (a second agent
+ * session) that finds it locked builds a private index of its own, removed when it
+ * closes. Neither fails, neither sees a corrupted index.
+ */
+
+export const INDEX_VERSION = 1;
+const READ_CHUNK = 8 * 1024 * 1024;
+const HEAD_MAX = 4096;
+const MAX_BAD_OFFSETS = 5;
+// How long a copy of a live file waits for the original's truncation before it is read as a file of its own.
+const COPY_WAIT_MS = 30_000;
+
+export interface LogIndexOptions {
+  repo: string;
+  logs: readonly string[];
+  stateDirPath: string;
+  schema: ConfigFile['schema'];
+  limits: ConfigFile['limits'];
+  logger: Logger;
+}
+
+export interface FileHealth {
+  path: string;
+  stream_id: string;
+  bytes_read: number;
+  lines: number;
+  bad_lines: number;
+  bad_by_reason: Partial<Record<BadLineReason, number>>;
+  first_bad_offsets: number[];
+  cut_lines: number;
+  coerced_lines: number;
+  live: boolean;
+}
+
+export interface Freshness {
+  events: number;
+  newest_event: string | null;
+  lag_ms: number | null;
+  refreshed_at: string | null;
+  refresh_ms: number | null;
+  mode: 'shared' | 'private';
+}
+
+export interface RefreshStats {
+  new_events: number;
+  bad_lines: number;
+  files: number;
+  elapsed_ms: number;
+}
+
+interface Stream {
+  id: string;
+  path: string;
+  dev: number;
+  ino: number;
+  offset: number;
+  head: string;
+  live: boolean;
+  lines: number;
+  bad: Partial<Record<BadLineReason, number>>;
+  badOffsets: number[];
+  cut: number;
+  coerced: number;
+  fd: number | null;
+}
+
+type Row = Record<string, unknown>;
+
+/** Turns DuckDB's JS values into plain JSON-able ones: bigint -> number, Date -> ISO string. */
+export function plainRow(row: Record<string, unknown>): Row {
+  const out: Row = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (typeof value === 'bigint') out[key] = Number(value);
+    else if (value instanceof Date) out[key] = Number.isFinite(value.getTime()) ? value.toISOString() : null;
+    else out[key] = value;
+  }
+  return out;
+}
+
+const COLUMN_DDL = Object.entries(LOG_COLUMNS)
+  .map(([name, type]) => `"${name}" ${type}`)
+  .join(', ');
+
+export class LogIndex implements LogQueryable {
+  private readonly parser: LineParser;
+  private readonly streams = new Map<string, Stream>();
+  /** New files that look like a copy of a live stream, by "dev:ino", with when first seen. */
+  private readonly deferred = new Map<string, number>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private refreshedAt: number | null = null;
+  private lastRefreshMs: number | null = null;
+  private eventCount = 0;
+  private newestTs: number | null = null;
+  private followers = new Set<() => void>();
+  private watchers: fs.FSWatcher[] = [];
+  private pollTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly options: LogIndexOptions,
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    readonly file: string,
+    readonly mode: 'shared' | 'private',
+  ) {
+    this.parser = createLineParser(options.schema);
+  }
+
+  /** Opens (or creates) the index; see the class comment for the shared/private rule. */
+  static async open(options: LogIndexOptions): Promise<LogIndex> {
+    await fsp.mkdir(options.stateDirPath, { recursive: true, mode: 0o700 });
+    await removeStalePrivateIndexes(options.stateDirPath);
+    const shared = path.join(options.stateDirPath, 'index.duckdb');
+    let instance: DuckDBInstance;
+    let file = shared;
+    let mode: 'shared' | 'private' = 'shared';
+    try {
+      instance = await createInstance(shared, options);
+    } catch (error) {
+      if (!/lock/i.test(String((error as Error).message))) throw wrapOpenError(error, shared);
+      file = path.join(options.stateDirPath, `index-${process.pid}.duckdb`);
+      mode = 'private';
+      options.logger.log('info', 'the shared log index is held by another selfscope process; building a private one', { file });
+      instance = await createInstance(file, options);
+    }
+    const conn = await instance.connect();
+    const index = new LogIndex(options, instance, conn, file, mode);
+    await index.setup();
+    return index;
+  }
+
+  private async setup(): Promise<void> {
+    const signature = createHash('sha1')
+      .update(JSON.stringify({ v: INDEX_VERSION, schema: this.options.schema, lineBytes: this.options.limits.lineBytes, columns: LOG_COLUMNS }))
+      .digest('hex');
+    await this.conn.run('CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
+    const rows = (await this.conn.runAndReadAll(`SELECT value FROM meta WHERE key = 'signature'`)).getRowObjectsJS();
+    if (rows[0]?.['value'] !== signature) {
+      // A different mapping or format: rebuild from the files rather than mix two shapes.
+      await this.conn.run('DROP VIEW IF EXISTS logs');
+      await this.conn.run('DROP TABLE IF EXISTS events');
+      await this.conn.run('DROP TABLE IF EXISTS streams');
+      await this.conn.run(`INSERT OR REPLACE INTO meta VALUES ('signature', '${signature}')`);
+    }
+    await this.conn.run(`CREATE TABLE IF NOT EXISTS events (${COLUMN_DDL})`);
+    await this.conn.run(
+      'CREATE TABLE IF NOT EXISTS streams (id VARCHAR PRIMARY KEY, path VARCHAR, dev DOUBLE, ino DOUBLE, "offset" BIGINT, head VARCHAR, live BOOLEAN, lines BIGINT, cut BIGINT, coerced BIGINT, bad JSON, bad_offsets JSON)',
+    );
+    await this.conn.run('CREATE OR REPLACE VIEW logs AS SELECT * FROM events');
+    for (const r of (await this.conn.runAndReadAll('SELECT * FROM streams')).getRowObjectsJS()) {
+      const s = plainRow(r);
+      this.streams.set(String(s['id']), {
+        id: String(s['id']),
+        path: String(s['path']),
+        dev: Number(s['dev']),
+        ino: Number(s['ino']),
+        offset: Number(s['offset']),
+        head: String(s['head']),
+        live: Boolean(s['live']),
+        lines: Number(s['lines']),
+        cut: Number(s['cut']),
+        coerced: Number(s['coerced']),
+        bad: JSON.parse(String(s['bad'] ?? '{}')) as Stream['bad'],
+        badOffsets: JSON.parse(String(s['bad_offsets'] ?? '[]')) as number[],
+        fd: null,
+      });
+    }
+    const stats = plainRow((await this.conn.runAndReadAll('SELECT count(*) AS n, epoch_ms(max(ts)) AS newest FROM events')).getRowObjectsJS()[0]!);
+    this.eventCount = Number(stats['n'] ?? 0);
+    this.newestTs = stats['newest'] === null || stats['newest'] === undefined ? null : Number(stats['newest']);
+  }
+
+  /** Serialises ingest and queries on the one connection. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Brings the index up to date. When nothing changed it costs a stat per file. */
+  refresh(): Promise<RefreshStats> {
+    return this.exclusive(() => this.refreshNow());
+  }
+
+  private async refreshNow(): Promise<RefreshStats> {
+    if (this.closed) throw new ConfigurationError('The log index is closed.');
+    const started = performance.now();
+    let newEvents = 0;
+    let badLines = 0;
+    const appender = { current: null as DuckDBAppender | null };
+    const getAppender = async () => (appender.current ??= await this.conn.createAppender('events'));
+    try {
+      // 1. Drain every live stream through its descriptor (this follows renames).
+      for (const stream of this.streams.values()) {
+        if (!stream.live || stream.fd === null) continue;
+        const size = fstatSize(stream.fd);
+        if (size === null) continue;
+        if (size < stream.offset) {
+          stream.live = false; // truncated in place: the path will be picked up as a new stream
+          continue;
+        }
+        if (size > stream.offset) {
+          const r = await this.readStream(stream, size, getAppender);
+          newEvents += r.events;
+          badLines += r.bad;
+        }
+      }
+
+      // 2. Match what the globs find now against the known streams.
+      const found = await discoverLogFiles(this.options.repo, this.options.logs);
+      const seen = new Set<string>();
+      for (const file of found) {
+        let stream = [...this.streams.values()].find((s) => s.live && s.dev === file.dev && s.ino === file.ino);
+        if (stream && file.bytes < stream.offset) {
+          stream.live = false; // same inode, shorter: truncated (copy-truncate's second half)
+          closeFd(stream);
+          stream = undefined;
+        }
+        if (!stream) {
+          const head = readHead(file.path);
+          if (head === null) continue; // no complete first line yet
+          const sameHead = [...this.streams.values()].filter((s) => s.head === head && !seen.has(s.id));
+          const liveTwin = sameHead.find((s) => s.live);
+          const ended = sameHead.find((s) => !s.live && file.bytes >= s.offset);
+          if (liveTwin && !ended) {
+            // A copy of a file still being read: the first half of copy-truncate. Wait for the
+            // truncation (then this copy continues that stream) rather than read it twice.
+            const key = `${file.dev}:${file.ino}`;
+            const since = this.deferred.get(key) ?? Date.now();
+            this.deferred.set(key, since);
+            if (Date.now() - since < COPY_WAIT_MS) continue;
+          }
+          this.deferred.delete(`${file.dev}:${file.ino}`);
+          if (ended) {
+            // The continuation of a stream we read up to `offset`: never read that part twice.
+            stream = ended;
+            closeFd(stream); // it may still hold the truncated original
+            Object.assign(stream, { path: file.path, dev: file.dev, ino: file.ino, live: true });
+          } else {
+            const id = createHash('sha1').update(`${head}:${file.dev}:${file.ino}`).digest('hex').slice(0, 10);
+            stream = { id, path: file.path, dev: file.dev, ino: file.ino, offset: 0, head, live: true, lines: 0, bad: {}, badOffsets: [], cut: 0, coerced: 0, fd: null };
+            this.streams.set(id, stream);
+          }
+        }
+        stream.path = file.path;
+        seen.add(stream.id);
+        if (stream.fd === null) {
+          try {
+            stream.fd = fs.openSync(file.path, 'r');
+          } catch {
+            continue; // vanished between listing and opening
+          }
+        }
+        const size = fstatSize(stream.fd) ?? file.bytes;
+        if (size > stream.offset) {
+          const r = await this.readStream(stream, size, getAppender);
+          newEvents += r.events;
+          badLines += r.bad;
+        }
+      }
+      // Streams no longer matched by the globs (rotated away) were drained above: let them go.
+      for (const stream of this.streams.values()) {
+        if (stream.live && !seen.has(stream.id)) {
+          stream.live = false;
+          closeFd(stream);
+        }
+      }
+      if (appender.current) {
+        appender.current.flushSync();
+        appender.current.closeSync();
+        appender.current = null;
+      }
+      if (newEvents > 0 || badLines > 0) await this.saveStreams();
+    } catch (error) {
+      try {
+        appender.current?.closeSync();
+      } catch {
+        // already failed
+      }
+      throw error;
+    }
+    this.eventCount += newEvents;
+    this.refreshedAt = Date.now();
+    this.lastRefreshMs = performance.now() - started;
+    if (newEvents > 0) for (const follower of this.followers) follower();
+    return { new_events: newEvents, bad_lines: badLines, files: [...this.streams.values()].filter((s) => s.live).length, elapsed_ms: this.lastRefreshMs };
+  }
+
+  /** Reads `stream` from its offset to `size`, appending rows for every complete line. */
+  private async readStream(stream: Stream, size: number, getAppender: () => Promise<DuckDBAppender>): Promise<{ events: number; bad: number }> {
+    const lineCap = this.options.limits.lineBytes;
+    const hardCap = Math.max(lineCap * 16, 16 * 1024 * 1024);
+    const fd = stream.fd!;
+    let events = 0;
+    let bad = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    let carryStart = stream.offset;
+    let skipping = false; // inside a line longer than hardCap: drop bytes until its newline
+    let position = stream.offset;
+    const chunk = Buffer.allocUnsafe(READ_CHUNK);
+    const appender = await getAppender();
+    const shownPath = displayPath(this.options.repo, stream.path);
+
+    const markBad = (reason: BadLineReason, offset: number) => {
+      bad++;
+      stream.bad[reason] = (stream.bad[reason] ?? 0) + 1;
+      if (stream.badOffsets.length < MAX_BAD_OFFSETS) stream.badOffsets.push(offset);
+    };
+
+    while (position < size) {
+      const bytesRead = fs.readSync(fd, chunk, 0, Math.min(READ_CHUNK, size - position), position);
+      if (bytesRead <= 0) break;
+      position += bytesRead;
+      let data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : Buffer.from(chunk.subarray(0, bytesRead));
+      let dataStart = carryStart;
+      if (skipping) {
+        const nl = data.indexOf(10);
+        if (nl < 0) {
+          carry = Buffer.alloc(0);
+          carryStart = dataStart + data.length;
+          continue;
+        }
+        skipping = false;
+        data = data.subarray(nl + 1);
+        dataStart += nl + 1;
+        stream.offset = dataStart;
+      }
+      const lastNl = data.lastIndexOf(10);
+      if (lastNl < 0) {
+        if (data.length > hardCap) {
+          markBad('too_long', dataStart);
+          skipping = true;
+          carry = Buffer.alloc(0);
+          carryStart = dataStart + data.length;
+        } else {
+          carry = data;
+          carryStart = dataStart;
+        }
+        continue;
+      }
+      const complete = data.subarray(0, lastNl + 1);
+      const chunkValid = isUtf8(complete);
+      let lineStart = 0;
+      while (lineStart < complete.length) {
+        const nl = complete.indexOf(10, lineStart);
+        const lineBuf = complete.subarray(lineStart, nl);
+        const offset = dataStart + lineStart;
+        lineStart = nl + 1;
+        if (lineBuf.length === 0 || (lineBuf.length === 1 && lineBuf[0] === 13)) continue;
+        if (!chunkValid && !isUtf8(lineBuf)) {
+          markBad('invalid_utf8', offset);
+          continue;
+        }
+        const parsed = this.parser.parse(lineBuf.toString('utf8'), lineBuf.length > lineCap ? lineCap : null);
+        if (typeof parsed === 'string') {
+          markBad(parsed, offset);
+          continue;
+        }
+        appendRow(appender, `${stream.id}:${offset}`, shownPath, offset, lineBuf.length, parsed);
+        stream.lines++;
+        if (parsed.cut) stream.cut++;
+        if (parsed.coerced) stream.coerced++;
+        if (this.newestTs === null || parsed.ts > this.newestTs) this.newestTs = parsed.ts;
+        events++;
+      }
+      stream.offset = dataStart + complete.length;
+      carry = data.subarray(lastNl + 1);
+      carryStart = stream.offset;
+      if (carry.length > hardCap) {
+        markBad('too_long', carryStart);
+        skipping = true;
+        carry = Buffer.alloc(0);
+      }
+    }
+    // A torn last line stays unread until its newline arrives.
+    return { events, bad };
+  }
+
+  private async saveStreams(): Promise<void> {
+    const esc = (v: string) => v.replace(/'/g, "''");
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      for (const s of this.streams.values()) {
+        await this.conn.run(
+          `INSERT OR REPLACE INTO streams VALUES ('${esc(s.id)}', '${esc(s.path)}', ${s.dev}, ${s.ino}, ${s.offset}, '${esc(s.head)}', ${s.live}, ${s.lines}, ${s.cut}, ${s.coerced}, '${esc(JSON.stringify(s.bad))}', '${esc(JSON.stringify(s.badOffsets))}')`,
+        );
+      }
+      await this.conn.run('COMMIT');
+    } catch (error) {
+      await this.conn.run('ROLLBACK').catch(() => {});
+      throw error;
+    }
+  }
+
+  /** LogQueryable: refresh, then run read-only SQL over `logs` with the configured timeout. */
+  async all<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    await this.refresh();
+    return this.exclusive(() => this.run<T>(sql, params, this.options.limits.queryTimeoutMs, Number.MAX_SAFE_INTEGER)).then((r) => r.rows);
+  }
+
+  /**
+   * Runs one query with a timeout (interrupting DuckDB) and a row cap; `rows` holds at
+   * most `maxRows`, `more` says there were more. Does not refresh.
+   */
+  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[], options: { timeoutMs?: number; maxRows?: number } = {}): Promise<{ rows: T[]; more: boolean }> {
+    return this.exclusive(() => this.run<T>(sql, params, options.timeoutMs ?? this.options.limits.queryTimeoutMs, options.maxRows ?? Number.MAX_SAFE_INTEGER));
+  }
+
+  /**
+   * Runs an agent's own SQL: exactly one statement, and its prepared type must be SELECT.
+   * The database itself is locked down (no file access, no extensions, locked settings).
+   */
+  sqlSelect(sql: string, options: { timeoutMs?: number; maxRows: number }): Promise<{ rows: Row[]; more: boolean }> {
+    return this.exclusive(async () => {
+      let extracted;
+      try {
+        extracted = await this.conn.extractStatements(sql);
+      } catch (error) {
+        throw new UserInputError(`The SQL does not parse: ${firstLine(error)}`, { hint: 'Write one SELECT over the logs view, e.g. SELECT kind, count(*) FROM logs GROUP BY kind.' });
+      }
+      // The prepared type is the rule; the leading keyword is a second fence, because DuckDB
+      // rewrites some statements (PRAGMA name) into a SELECT before it types them.
+      if (!/^(select|with|from|values|table|\()/i.test(stripLeadingComments(sql))) {
+        throw new UserInputError('Only a read-only SELECT is allowed in sql mode.', {
+          hint: 'Start with SELECT (or WITH ... SELECT); no COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA or writes.',
+        });
+      }
+      if (extracted.count !== 1) {
+        throw new UserInputError(`Exactly one statement is allowed; this has ${extracted.count}.`, { hint: 'Send a single SELECT without a trailing second statement.' });
+      }
+      let prepared;
+      try {
+        prepared = await extracted.prepare(0);
+      } catch (error) {
+        throw new UserInputError(`The SQL is not valid here: ${firstLine(error)}`, { hint: 'Query the logs view; run selfscope_status or mode "events" to see the columns.' });
+      }
+      if (prepared.statementType !== 1 /* SELECT */) {
+        prepared.destroySync();
+        throw new UserInputError('Only a read-only SELECT is allowed in sql mode.', {
+          hint: 'No COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA, CREATE or writes: ask with SELECT ... FROM logs.',
+        });
+      }
+      try {
+        return await this.withTimeout(options.timeoutMs ?? this.options.limits.queryTimeoutMs, async () => {
+          const reader = await prepared.streamAndReadUntil(options.maxRows + 1);
+          const rows = reader.getRowObjectsJS().map(plainRow);
+          return { rows: rows.slice(0, options.maxRows), more: rows.length > options.maxRows };
+        });
+      } catch (error) {
+        if (error instanceof UserInputError) throw error;
+        throw new UserInputError(`The query failed: ${firstLine(error)}`, { hint: 'Only the logs view can be read; files, extensions and settings are off limits.' });
+      } finally {
+        prepared.destroySync();
+      }
+    });
+  }
+
+  private async run<T>(sql: string, params: readonly unknown[], timeoutMs: number, maxRows: number): Promise<{ rows: T[]; more: boolean }> {
+    return this.withTimeout(timeoutMs, async () => {
+      const prepared = await this.conn.prepare(sql);
+      try {
+        if (params.length > 0) prepared.bind(params.map(toDuckValue) as never);
+        const reader = maxRows === Number.MAX_SAFE_INTEGER ? await prepared.runAndReadAll() : await prepared.streamAndReadUntil(maxRows + 1);
+        const rows = reader.getRowObjectsJS().map(plainRow) as T[];
+        return { rows: rows.slice(0, maxRows), more: rows.length > maxRows };
+      } finally {
+        prepared.destroySync();
+      }
+    });
+  }
+
+  private async withTimeout<T>(timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.conn.interrupt();
+    }, timeoutMs);
+    try {
+      return await fn();
+    } catch (error) {
+      if (timedOut) {
+        throw new UserInputError(`The query was interrupted after ${timeoutMs} ms.`, {
+          hint: 'Narrow it (a shorter since, a kind or event filter, fewer groups) or raise limits.queryTimeoutMs.',
+        });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  freshness(): Freshness {
+    return {
+      events: this.eventCount,
+      newest_event: this.newestTs === null ? null : new Date(this.newestTs).toISOString(),
+      lag_ms: this.newestTs === null ? null : Math.max(0, Date.now() - this.newestTs),
+      refreshed_at: this.refreshedAt === null ? null : new Date(this.refreshedAt).toISOString(),
+      refresh_ms: this.lastRefreshMs === null ? null : Math.round(this.lastRefreshMs * 10) / 10,
+      mode: this.mode,
+    };
+  }
+
+  health(): FileHealth[] {
+    return [...this.streams.values()].map((s) => ({
+      path: displayPath(this.options.repo, s.path),
+      stream_id: s.id,
+      bytes_read: s.offset,
+      lines: s.lines,
+      bad_lines: Object.values(s.bad).reduce((a, b) => a + (b ?? 0), 0),
+      bad_by_reason: { ...s.bad },
+      first_bad_offsets: [...s.badOffsets],
+      cut_lines: s.cut,
+      coerced_lines: s.coerced,
+      live: s.live,
+    }));
+  }
+
+  /**
+   * Calls `onChange` after a refresh that added events, and keeps refreshing on its own
+   * while anyone follows: file watching, with a polling fallback (some file systems send
+   * no events). Returns the unfollow function.
+   */
+  follow(onChange: () => void, pollMs = 1000): () => void {
+    this.followers.add(onChange);
+    if (this.followers.size === 1) this.startWatching(pollMs);
+    return () => {
+      this.followers.delete(onChange);
+      if (this.followers.size === 0) this.stopWatching();
+    };
+  }
+
+  private startWatching(pollMs: number): void {
+    const kick = () => void this.refresh().catch((error: unknown) => this.options.logger.log('warning', 'log refresh failed', { error: String(error) }));
+    const dirs = new Set(this.options.logs.map((g) => path.resolve(this.options.repo, globBase(g))));
+    for (const dir of dirs) {
+      try {
+        const watcher = fs.watch(dir, { persistent: false }, kick);
+        watcher.on('error', () => {});
+        this.watchers.push(watcher);
+      } catch {
+        // Directory missing or not watchable: polling covers it.
+      }
+    }
+    this.pollTimer = setInterval(kick, pollMs);
+    this.pollTimer.unref();
+  }
+
+  private stopWatching(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.stopWatching();
+    this.followers.clear();
+    await this.queue.catch(() => {});
+    this.closed = true;
+    for (const s of this.streams.values()) closeFd(s);
+    this.conn.closeSync();
+    this.instance.closeSync();
+    if (this.mode === 'private') {
+      await fsp.rm(this.file, { force: true });
+      await fsp.rm(`${this.file}.wal`, { force: true });
+    }
+  }
+}
+
+async function createInstance(file: string, options: LogIndexOptions): Promise<DuckDBInstance> {
+  return DuckDBInstance.create(file, {
+    threads: String(options.limits.threads),
+    memory_limit: options.limits.memoryLimit,
+    temp_directory: path.join(options.stateDirPath, 'tmp'),
+    enable_external_access: 'false',
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    allow_community_extensions: 'false',
+    lock_configuration: 'true',
+  });
+}
+
+function wrapOpenError(error: unknown, file: string): Error {
+  return new ConfigurationError(`Cannot open the log index ${file}: ${firstLine(error)}`, {
+    cause: error,
+    hint: 'Check the state directory is writable; delete the index file to rebuild it from the logs.',
+  });
+}
+
+/** Private indexes of processes that died without closing. */
+async function removeStalePrivateIndexes(stateDir: string): Promise<void> {
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(stateDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^index-(\d+)\.duckdb(\.wal)?$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      alive = (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await fsp.rm(path.join(stateDir, name), { force: true });
+  }
+}
+
+function stripLeadingComments(sql: string): string {
+  let rest = sql;
+  for (;;) {
+    const trimmed = rest.replace(/^\s+/, '');
+    if (trimmed.startsWith('--')) rest = trimmed.replace(/^--[^\n]*\n?/, '');
+    else if (trimmed.startsWith('/*')) rest = trimmed.replace(/^\/\*[\s\S]*?(\*\/|$)/, '');
+    else return trimmed;
+  }
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0]!.slice(0, 300);
+}
+
+function fstatSize(fd: number): number | null {
+  try {
+    return fs.fstatSync(fd).size;
+  } catch {
+    return null;
+  }
+}
+
+function closeFd(stream: Stream): void {
+  if (stream.fd !== null) {
+    try {
+      fs.closeSync(stream.fd);
+    } catch {
+      // already closed
+    }
+    stream.fd = null;
+  }
+}
+
+/** Hash of the file's first complete line (its identity across renames and copies), or null. */
+function readHead(file: string): string | null {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(HEAD_MAX);
+    const n = fs.readSync(fd, buf, 0, HEAD_MAX, 0);
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl < 0) return n === HEAD_MAX ? headHash(buf) : null;
+    return headHash(buf.subarray(0, nl));
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+function displayPath(repo: string, file: string): string {
+  const rel = path.relative(repo, file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+}
+
+/** The directory part of a glob before its first wildcard, to watch. */
+function globBase(glob: string): string {
+  const parts = glob.split('/');
+  const fixed: string[] = [];
+  for (const part of parts) {
+    if (/[*?[\]{}!]/.test(part)) break;
+    fixed.push(part);
+  }
+  if (fixed.length === parts.length) fixed.pop(); // a plain file path: watch its directory
+  return fixed.join('/') || '.';
+}
+
+function toDuckValue(value: unknown): unknown {
+  if (value instanceof Date) return new DuckDBTimestampValue(BigInt(value.getTime()) * 1000n);
+  return value;
+}
+
+function appendRow(a: DuckDBAppender, id: string, file: string, offset: number, lineBytes: number, r: LogRow): void {
+  const text = (v: string | null) => (v === null ? a.appendNull() : a.appendVarchar(v));
+  a.appendVarchar(id);
+  a.appendVarchar(file);
+  a.appendBigInt(BigInt(offset));
+  a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(r.ts)) * 1000n));
+  text(r.level);
+  text(r.kind);
+  text(r.event);
+  text(r.agent);
+  text(r.source);
+  text(r.guild_id);
+  text(r.channel_id);
+  text(r.message_id);
+  text(r.user_id);
+  a.appendDouble(r.usd_cost);
+  if (r.latency_ms === null) a.appendNull();
+  else a.appendDouble(r.latency_ms);
+  text(r.error);
+  text(r.tool_name);
+  text(r.session_id);
+  text(r.turn_id);
+  text(r.trigger_message_id);
+  text(r.call_id);
+  a.appendVarchar(r.fingerprint);
+  a.appendBoolean(r.is_failure);
+  text(r.content);
+  text(r.metadata);
+  a.appendInteger(lineBytes);
+  a.appendBoolean(r.cut);
+  a.endRow();
+}
