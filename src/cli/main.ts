@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerQueryCommands } from './commands/query.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStatusCommand } from './commands/status.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerConfigCommand(program);
   registerStatusCommand(program);
+  registerQueryCommands(program);
   registerInitCommand(program);
   registerDemoCommand(program);
   return program;

@@ -55,7 +55,7 @@ async function followFor(app: AppContext, uri: string, changed: (index: LogIndex
 function newestFailureTracker(): (index: LogIndex) => Promise<boolean> {
   let last: string | null | undefined;
   return async (index) => {
-    const rows = await index.query<{ id: string | null }>('SELECT max(id) FILTER (WHERE is_failure) AS id FROM (SELECT id, is_failure FROM logs ORDER BY ts DESC LIMIT 10000)', []);
+    const rows = await index.query<{ id: string | null }>('SELECT id FROM logs WHERE is_failure ORDER BY ts DESC, id DESC LIMIT 1', []);
     const id = rows.rows[0]?.id ?? null;
     const changed = last !== undefined && id !== last;
     last = id;
