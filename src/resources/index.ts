@@ -1,5 +1,6 @@
 import type { ResourceDefinition } from './define-resource.js';
 import { logsErrors, logsEvent, logsKind, logsRecent, logsStats } from './logs.js';
+import { runOutput } from './runs.js';
 
 /** Every resource and resource template. */
-export const ALL_RESOURCES: readonly ResourceDefinition[] = [logsRecent, logsErrors, logsStats, logsKind, logsEvent];
+export const ALL_RESOURCES: readonly ResourceDefinition[] = [logsRecent, logsErrors, logsStats, logsKind, logsEvent, runOutput];

@@ -1,3 +1,5 @@
+import { CheckRunner } from '../core/checks/check-runner.js';
+import { resolveWorktree } from '../core/git/worktrees.js';
 import { LogIndex } from '../core/logs/log-index.js';
 import { ensureStateDir } from '../core/state/state-dir.js';
 import type { AppContext } from './app-context.js';
@@ -22,4 +24,13 @@ export function getLogIndex(app: AppContext): Promise<LogIndex> {
     },
     (index) => index.close(),
   );
+}
+
+export function getCheckRunner(app: AppContext): Promise<CheckRunner> {
+  return app.service('checkRunner', async () => new CheckRunner(app.config.checks, app.config.stateDirPath));
+}
+
+/** The worktree a tool works in (see resolveWorktree). */
+export function toolWorktree(app: AppContext, requested: string | undefined): Promise<string> {
+  return resolveWorktree({ repo: app.config.repo, stateDirPath: app.config.stateDirPath, cwd: app.cwd, requested });
 }

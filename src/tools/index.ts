@@ -2,7 +2,9 @@ import type { AnyToolDefinition } from './define-tool.js';
 import getLogEvent from './get-log-event.js';
 import logTimeline from './log-timeline.js';
 import queryRuntimeLogs from './query-runtime-logs.js';
+import runTests from './run-tests.js';
+import runTypecheck from './run-typecheck.js';
 import selfscopeStatus from './selfscope-status.js';
 
 /** Every tool, in the order `tools/list` shows them. One file per tool, named after it. */
-export const ALL_TOOLS: readonly AnyToolDefinition[] = [selfscopeStatus, queryRuntimeLogs, getLogEvent, logTimeline];
+export const ALL_TOOLS: readonly AnyToolDefinition[] = [selfscopeStatus, queryRuntimeLogs, getLogEvent, logTimeline, runTypecheck, runTests];

@@ -4,7 +4,9 @@ import { currentBranch } from '../core/git/info.js';
 import { defineTool } from './define-tool.js';
 import { TOOLSETS } from './define-tool.js';
 import fs from 'node:fs/promises';
-import { getLogIndex } from '../server/engines.js';
+import { getLogIndex, toolWorktree } from '../server/engines.js';
+import { treeIdentity, verificationFor, type VerificationRun } from '../core/checks/attestation.js';
+import { selectCommand } from '../core/checks/select-command.js';
 import { freshnessSchema } from './_shared.js';
 
 const logFile = z.object({
@@ -12,6 +14,21 @@ const logFile = z.object({
   bytes: z.number(),
   modified: z.string(),
 });
+
+const runSummary = z.object({ id: z.string(), ok: z.boolean(), finished_at: z.string(), command: z.array(z.string()) });
+
+function summary(run: VerificationRun | null) {
+  return run ? { id: run.id, ok: run.ok, finished_at: run.finished_at, command: run.command } : null;
+}
+
+async function describeCommand(worktree: string, kind: 'typecheck' | 'test', checks: Parameters<typeof selectCommand>[2]): Promise<string> {
+  try {
+    const c = await selectCommand(worktree, kind, checks);
+    return `${c.argv.join(' ')} — ${c.reason}`;
+  } catch (error) {
+    return `none: ${(error as Error).message}`;
+  }
+}
 
 export default defineTool({
   name: 'selfscope_status',
@@ -49,6 +66,15 @@ export default defineTool({
         }),
       ),
     }),
+    verification: z.object({
+      worktree: z.string(),
+      tree: z.string().nullable(),
+      verified: z.boolean(),
+      missing: z.array(z.string()),
+      typecheck: runSummary.nullable(),
+      test: runSummary.nullable(),
+      commands: z.object({ typecheck: z.string(), test: z.string() }),
+    }),
     autonomy: z.array(z.string()),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -66,6 +92,10 @@ export default defineTool({
     const index = await getLogIndex(app);
     await index.refresh();
     const health = index.health().filter((h) => h.live || h.bad_lines > 0).slice(0, 20);
+    const worktree = await toolWorktree(app, undefined);
+    const tree = await treeIdentity(worktree).catch(() => null);
+    const verification = tree ? await verificationFor(config.stateDirPath, tree) : null;
+    const commands = { typecheck: await describeCommand(worktree, 'typecheck', config.checks), test: await describeCommand(worktree, 'test', config.checks) };
     const structured = {
       version: app.version,
       repository: { root: config.repo, worktree: app.cwd, branch },
@@ -84,6 +114,15 @@ export default defineTool({
         freshness: index.freshness(),
         files: health.map(({ stream_id: _id, bytes_read: _b, ...h }) => ({ ...h, bad_by_reason: h.bad_by_reason as Record<string, number> })),
       },
+      verification: {
+        worktree,
+        tree,
+        verified: verification?.verified ?? false,
+        missing: verification?.missing ?? ['typecheck', 'test'],
+        typecheck: summary(verification?.typecheck ?? null),
+        test: summary(verification?.test ?? null),
+        commands,
+      },
       autonomy: [
         'autonomous: observe logs, detect anomalies, branch in a worktree, run typecheck and tests, commit verified trees, open a PR',
         'needs a human: merging a PR; committing security-sensitive files',
@@ -100,6 +139,9 @@ export default defineTool({
       `state: ${config.stateDirPath}${stateExists ? '' : ' (not created yet)'}`,
       `index: ${structuredIndexLine(index.freshness())}`,
       ...health.filter((h) => h.bad_lines > 0).map((h) => `  ${h.path}: ${h.bad_lines} bad line(s) ${JSON.stringify(h.bad_by_reason)}, first at byte ${h.first_bad_offsets.join(', ')}`),
+      `worktree ${worktree}: tree ${tree ?? '(not a git tree)'} ${verification?.verified ? 'VERIFIED (typecheck and tests passed on it)' : `not verified (missing: ${(verification?.missing ?? ['typecheck', 'test']).join(', ')})`}`,
+      `typecheck: ${commands.typecheck}`,
+      `test: ${commands.test}`,
       `mode: ${runtime.readOnly ? 'read-only' : 'read-write'}, toolsets ${structured.configuration.toolsets.join(',')}, ${runtime.transport}`,
     ];
     return { structured, text: lines.join('\n') };

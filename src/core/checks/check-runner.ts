@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConfigFile } from '../../config/schema.js';
+import { UserInputError } from '../errors.js';
+import { sanitizeUntrusted } from '../text/bounded.js';
+import { recordVerificationRun, treeIdentity, type CheckName } from './attestation.js';
+import { parseJestJson, parseJunit, parseTscOutput, type Diagnostic, type TestCounts, type TestFailure } from './parse-results.js';
+import { checkEnvironment, runProcess } from './process.js';
+import { runnerArguments, selectCommand } from './select-command.js';
+
+export interface CheckRunOptions {
+  worktree: string;
+  check: CheckName;
+  timeoutS?: number;
+  files?: string[];
+  namePattern?: string;
+  rerunFailed?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (elapsedMs: number, message: string) => void;
+}
+
+export interface CheckResult {
+  id: string;
+  check: CheckName;
+  ok: boolean;
+  /** Why it is not ok, in one sentence (null when ok). */
+  not_ok_reason: string | null;
+  exit_code: number | null;
+  duration_ms: number;
+  command: string[];
+  reason: string;
+  counts: TestCounts | null;
+  failures: TestFailure[];
+  flaky: TestFailure[];
+  diagnostics: Diagnostic[];
+  tree: string;
+  tree_changed: boolean;
+  recorded: boolean;
+  timed_out: boolean;
+  cancelled: boolean;
+  output_tail: string;
+  output_bytes: number;
+  output_dropped_bytes: number;
+  output_uri: string;
+}
+
+const TAIL_BYTES = 4000;
+const MAX_LISTED = 30;
+
+/**
+ * Runs a repository's own typecheck and tests and records what passed on which tree.
+ * One run at a time per worktree; full output kept under <stateDir>/runs/ for the
+ * `selfscope://runs/{id}` resource.
+ */
+export class CheckRunner {
+  private readonly running = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly checks: ConfigFile['checks'],
+    private readonly stateDirPath: string,
+  ) {}
+
+  runsDir(): string {
+    return path.join(this.stateDirPath, 'runs');
+  }
+
+  async run(options: CheckRunOptions): Promise<CheckResult> {
+    const key = options.worktree;
+    const previous = this.running.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.runNow(options));
+    this.running.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (this.running.get(key) === next) this.running.delete(key);
+    }
+  }
+
+  private async runNow(options: CheckRunOptions): Promise<CheckResult> {
+    const timeoutS = options.timeoutS ?? this.checks.timeoutS;
+    if (timeoutS > this.checks.maxTimeoutS) {
+      throw new UserInputError(`timeout_s ${timeoutS} is over the limit of ${this.checks.maxTimeoutS}.`, { hint: `Use at most ${this.checks.maxTimeoutS} (checks.maxTimeoutS).` });
+    }
+    const command = await selectCommand(options.worktree, options.check, this.checks);
+    const id = `run-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-check-'));
+    try {
+      const reportFile = path.join(tmp, options.check === 'test' ? 'report' : 'tsc.txt');
+      const { args, report } = runnerArguments(command, reportFile, { ...(options.files ? { files: options.files } : {}), ...(options.namePattern ? { namePattern: options.namePattern } : {}) });
+      const argv = [...command.argv, ...args];
+      const treeBefore = await treeIdentity(options.worktree);
+      const startedAt = new Date();
+      const env = checkEnvironment(this.checks.envAllowlist, this.checks.env);
+      const ticker = options.onProgress ? setInterval(() => options.onProgress!(Date.now() - startedAt.getTime(), `${options.check} running`), 2000) : null;
+      let result;
+      try {
+        result = await runProcess(argv, { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: this.checks.outputBytes });
+      } finally {
+        if (ticker) clearInterval(ticker);
+      }
+      await fs.mkdir(this.runsDir(), { recursive: true, mode: 0o700 });
+      await fs.writeFile(path.join(this.runsDir(), `${id}.log`), result.output, { mode: 0o600 });
+
+      let counts: TestCounts | null = null;
+      let failures: TestFailure[] = [];
+      let diagnostics: Diagnostic[] = [];
+      if (options.check === 'test') {
+        const reportText = report ? await fs.readFile(reportFile, 'utf8').catch(() => null) : null;
+        const parsed = reportText === null ? null : report === 'junit' ? parseJunit(reportText) : parseJestJson(reportText);
+        if (parsed) {
+          counts = parsed.counts;
+          failures = parsed.failures;
+        }
+      } else {
+        diagnostics = parseTscOutput(result.output);
+      }
+
+      // Reruns each failing test alone; those that pass then are flaky (and still fail the run).
+      let flaky: TestFailure[] = [];
+      if (options.rerunFailed && options.check === 'test' && failures.length > 0 && command.appendable && !result.timedOut && !result.cancelled) {
+        for (const failure of failures.slice(0, 10)) {
+          const rerunReport = path.join(tmp, `rerun-${flaky.length}-${randomBytes(2).toString('hex')}`);
+          const shortName = failure.name.split(' > ').pop()!;
+          const rerunArgs = runnerArguments(command, rerunReport, { ...(failure.file ? { files: [failure.file] } : {}), namePattern: escapeRegex(shortName) });
+          const rerun = await runProcess([...command.argv, ...rerunArgs.args], { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: 1024 * 1024 });
+          const text = await fs.readFile(rerunReport, 'utf8').catch(() => null);
+          const parsed = text === null ? null : rerunArgs.report === 'junit' ? parseJunit(text) : parseJestJson(text);
+          if (rerun.exitCode === 0 && parsed && parsed.counts.passed > 0 && parsed.counts.failed === 0) flaky.push(failure);
+        }
+      }
+
+      const treeAfter = await treeIdentity(options.worktree);
+      const treeChanged = treeAfter !== treeBefore;
+      let notOk: string | null = null;
+      if (result.timedOut) notOk = `timed out after ${timeoutS} s; the whole process group was killed`;
+      else if (result.cancelled) notOk = 'cancelled; the whole process group was killed';
+      else if (result.exitCode !== 0) notOk = `exited with code ${result.exitCode}`;
+      else if (options.check === 'test' && counts && counts.total - counts.skipped === 0) notOk = counts.total === 0 ? 'no test was executed' : 'every test was skipped';
+      else if (options.check === 'test' && counts === null && command.appendable) notOk = 'the runner wrote no results, so nothing proves a test ran';
+      else if (treeChanged) notOk = 'the working tree changed while the check ran; run it again on a stable tree';
+      if (notOk === null && flaky.length > 0) notOk = `${flaky.length} failure(s) passed on rerun (flaky)`;
+      const ok = notOk === null;
+
+      const finishedAt = new Date();
+      // A subset (files, name pattern) proves nothing about the whole tree: not recorded.
+      const subset = (options.files?.length ?? 0) > 0 || options.namePattern !== undefined;
+      let recorded = false;
+      if (!result.cancelled && !subset) {
+        await recordVerificationRun(this.stateDirPath, {
+          id,
+          tree: treeBefore,
+          worktree: options.worktree,
+          check: options.check,
+          command: argv,
+          reason: command.reason,
+          ok,
+          exit_code: result.exitCode,
+          counts,
+          tree_changed: treeChanged,
+          started_at: startedAt.toISOString(),
+          finished_at: finishedAt.toISOString(),
+          duration_ms: result.durationMs,
+        });
+        recorded = true;
+      }
+      const tail = sanitizeUntrusted(result.output.slice(-TAIL_BYTES), TAIL_BYTES * 2, { keepNewlines: true }).text;
+      const clean = (f: TestFailure): TestFailure => ({
+        ...f,
+        message: sanitizeUntrusted(f.message, 1500, { keepNewlines: true }).text,
+        name: sanitizeUntrusted(f.name, 300).text,
+        ...(f.expected !== undefined ? { expected: sanitizeUntrusted(f.expected, 500).text } : {}),
+        ...(f.actual !== undefined ? { actual: sanitizeUntrusted(f.actual, 500).text } : {}),
+      });
+      return {
+        id,
+        check: options.check,
+        ok,
+        not_ok_reason: notOk,
+        exit_code: result.exitCode,
+        duration_ms: result.durationMs,
+        command: argv,
+        reason: command.reason,
+        counts,
+        failures: failures.slice(0, MAX_LISTED).map(clean),
+        flaky: flaky.map(clean),
+        diagnostics: diagnostics.slice(0, MAX_LISTED * 2).map((d) => ({ ...d, message: sanitizeUntrusted(d.message, 500).text, file: sanitizeUntrusted(d.file, 300).text })),
+        tree: treeBefore,
+        tree_changed: treeChanged,
+        recorded,
+        timed_out: result.timedOut,
+        cancelled: result.cancelled,
+        output_tail: tail,
+        output_bytes: result.outputBytes,
+        output_dropped_bytes: result.droppedBytes,
+        output_uri: `selfscope://runs/${id}`,
+      };
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  }
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The full output of a run, paged. */
+export async function readRunOutput(stateDirPath: string, id: string, offset: number, length: number): Promise<{ text: string; total: number; next_offset: number | null } | null> {
+  if (!/^run-[a-z0-9]+-[0-9a-f]{6}$/.test(id)) return null;
+  let data: Buffer;
+  try {
+    data = await fs.readFile(path.join(stateDirPath, 'runs', `${id}.log`));
+  } catch {
+    return null;
+  }
+  const slice = data.subarray(offset, offset + length).toString('utf8');
+  return { text: slice, total: data.length, next_offset: offset + length < data.length ? offset + length : null };
+}
+
