@@ -1,8 +1,8 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { GitRunner } from '../git/runner.js';
+import { recordKey, sign, verifySignature } from '../state/signing.js';
 import { StateStore } from '../state/store.js';
 import type { TestCounts } from './parse-results.js';
 
@@ -21,12 +21,28 @@ export async function treeIdentity(worktree: string, git: GitRunner = new GitRun
   const tmpIndex = path.join(tmpDir, 'index');
   try {
     // Seeding from the real index lets git reuse its stat cache: fast on big trees.
-    await fs.copyFile(realIndex, tmpIndex).catch(() => {});
+    await seedIndex(realIndex, tmpIndex);
     const env = { GIT_INDEX_FILE: tmpIndex };
     await git.run(['add', '-A'], { env });
     return (await git.run(['write-tree'], { env })).trim();
   } finally {
     await fs.rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Copies the real index to seed a temporary one, keeping its timestamps: git decides
+ * whether a file that looks unchanged by stat must be re-read ("racy git") by comparing
+ * with the index file's own mtime, and a fresh copy's newer mtime would hide an edit made
+ * in the same second as the last index write.
+ */
+export async function seedIndex(realIndex: string, tmpIndex: string): Promise<void> {
+  try {
+    const stat = await fs.stat(realIndex);
+    await fs.copyFile(realIndex, tmpIndex);
+    await fs.utimes(tmpIndex, stat.atime, stat.mtime);
+  } catch {
+    // No index yet (a fresh repository): git builds one from scratch.
   }
 }
 
@@ -63,43 +79,12 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS verification_runs_tree ON verification_runs (tree)',
 ];
 
-/**
- * Records are signed with a key kept in the state directory (mode 0600), so that a record
- * written by hand into the database is ignored. An agent with a shell as the same OS user
- * can read the key: the boundary against that is the OS (another user, a sandbox).
- */
-async function recordKey(stateDirPath: string): Promise<Buffer> {
-  const file = path.join(stateDirPath, 'record-key');
-  try {
-    const key = await fs.readFile(file);
-    if (key.length >= 32) return key;
-  } catch {
-    // first use
-  }
-  await fs.mkdir(stateDirPath, { recursive: true, mode: 0o700 });
-  const key = randomBytes(32);
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, key, { mode: 0o600 });
-  try {
-    await fs.link(tmp, file); // another process may have created it meanwhile: keep theirs
-  } catch {
-    // exists
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  return fs.readFile(file);
-}
-
-function mac(key: Buffer, record: string): string {
-  return createHmac('sha256', key).update(record).digest('hex');
-}
-
 export async function recordVerificationRun(stateDirPath: string, run: VerificationRun): Promise<void> {
   const key = await recordKey(stateDirPath);
   const record = JSON.stringify(run);
   await StateStore.inStateDir(stateDirPath).run('verification', SCHEMA, async (conn) => {
     const stmt = await conn.prepare('INSERT OR REPLACE INTO verification_runs VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMP)');
-    stmt.bind([run.id, run.tree, run.worktree, run.check, record, mac(key, record), run.finished_at]);
+    stmt.bind([run.id, run.tree, run.worktree, run.check, record, sign(key, record), run.finished_at]);
     await stmt.run();
   });
 }
@@ -113,9 +98,7 @@ async function readRuns(stateDirPath: string, where: string, params: string[]): 
   });
   const out: VerificationRun[] = [];
   for (const row of rows) {
-    const expected = Buffer.from(mac(key, row.record), 'hex');
-    const given = Buffer.from(row.mac, 'hex');
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) continue; // forged or damaged: ignored
+    if (!verifySignature(key, row.record, row.mac)) continue; // forged or damaged: ignored
     out.push(JSON.parse(row.record) as VerificationRun);
   }
   return out;

@@ -54,16 +54,45 @@ export interface GitRunOptions {
   signal?: AbortSignal;
 }
 
+// Repository config keys that name a program git would run: each one found is overridden
+// for every call (filters with nothing, transports with git's own defaults).
+const PROGRAM_KEYS = /^(filter\.[^\n]+\.(clean|smudge|process)|diff\.[^\n]+\.(textconv|command)|merge\.[^\n]+\.driver|remote\.[^\n]+\.(receivepack|uploadpack)|core\.sshcommand|core\.gitproxy|gpg\.program|gpg\.[^\n]+\.program|sequence\.editor|core\.editor|credential\.[^\n]*helper)$/i;
+
+function neutralValue(key: string): string {
+  const k = key.toLowerCase();
+  if (k.endsWith('.receivepack')) return 'git-receive-pack';
+  if (k.endsWith('.uploadpack')) return 'git-upload-pack';
+  if (k === 'core.sshcommand') return 'ssh';
+  return '';
+}
+
 export class GitRunner {
+  private neutralizers: Promise<string[]> | null = null;
+
   constructor(readonly cwd: string, private readonly defaultTimeoutMs = 60_000) {}
 
-  private client(options: GitRunOptions): SimpleGit {
+  /** `-c` overrides for every program-running key the repository's own config sets. */
+  private programOverrides(): Promise<string[]> {
+    this.neutralizers ??= this.client({ config: [] }, [])
+      .raw(['config', '--null', '--name-only', '--get-regexp', '.'])
+      .then(
+        (out) => [...new Set(out.split('\0').filter((k) => PROGRAM_KEYS.test(k)))].map((k) => `${k}=${neutralValue(k)}`),
+        () => [],
+      );
+    return this.neutralizers;
+  }
+
+  private client(options: GitRunOptions, overrides: string[]): SimpleGit {
     const git = simpleGit({
       baseDir: this.cwd,
       maxConcurrentProcesses: 4,
       trimmed: false,
-      config: [...HARDENED_GIT_CONFIG, ...(options.config ?? [])],
+      config: [...HARDENED_GIT_CONFIG, ...overrides, ...(options.config ?? [])],
       timeout: { block: options.timeoutMs ?? this.defaultTimeoutMs },
+      // simple-git counts a non-zero exit as success when stderr is empty (`--quiet`
+      // commands); here every non-zero exit is a failure.
+      errors: (error: Buffer | Error | undefined, result: { exitCode: number; stdErr: Buffer[]; stdOut: Buffer[] }) =>
+        error ?? (result.exitCode !== 0 ? Buffer.concat([...result.stdErr, Buffer.from(`git exited with code ${result.exitCode}`)]) : undefined),
       ...(options.signal ? { abort: options.signal } : {}),
       // simple-git refuses these `-c` keys because a caller could point them at a program;
       // ours are constants that point them at nothing, and no user value is ever put in `-c`.
@@ -76,6 +105,14 @@ export class GitRunner {
         allowUnsafeCredentialHelper: true,
         allowUnsafeDiffExternal: true,
         allowUnsafeProtocolOverride: true,
+        allowUnsafeFilter: true,
+        allowUnsafeDiffTextConv: true,
+        allowUnsafeMergeDriver: true,
+        allowUnsafePack: true,
+        allowUnsafeSshCommand: true,
+        allowUnsafeGpgProgram: true,
+        allowUnsafeGitProxy: true,
+        allowUnsafeConfigEnvCount: true,
       },
     } as Parameters<typeof simpleGit>[0]);
     return git.env(gitEnvironment(options.env));
@@ -83,6 +120,6 @@ export class GitRunner {
 
   /** Runs `git <args>` and returns stdout. User values in `args` must follow `--end-of-options` or `--`. */
   async run(args: readonly string[], options: GitRunOptions = {}): Promise<string> {
-    return this.client(options).raw([...args]);
+    return this.client(options, await this.programOverrides()).raw([...args]);
   }
 }

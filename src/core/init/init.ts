@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { CONFIG_FILE_NAME } from '../../config/load.js';
 import { GitRunner } from '../git/runner.js';
+import { parseGitHubRemote } from '../github/remote.js';
 import { ensureStateDir } from '../state/state-dir.js';
 
 /**
@@ -61,12 +62,6 @@ export function parseDotenv(text: string): Record<string, string> {
     out[match[1]!] = value;
   }
   return out;
-}
-
-/** owner/repo from a GitHub remote URL (https, ssh, or scp-like), or null. */
-export function parseGitHubRemote(url: string): { owner: string; repo: string } | null {
-  const match = /^(?:https?:\/\/(?:[^@/]+@)?github\.com\/|ssh:\/\/git@github\.com\/|git@github\.com:)([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(url.trim());
-  return match ? { owner: match[1]!, repo: match[2]! } : null;
 }
 
 async function readText(file: string): Promise<string | null> {

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detect, parseDotenv, parseGitHubRemote, runInit, type InitOptions } from '../../../src/core/init/init.js';
+import { detect, parseDotenv, runInit, type InitOptions } from '../../../src/core/init/init.js';
+import { parseGitHubRemote } from '../../../src/core/github/remote.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createTempRepo, git, type TempRepo } from '../../helpers/temp-repo.js';
 

@@ -1,0 +1,77 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { redactSecrets } from '../text/secrets.js';
+
+/**
+ * The audit log: every mutating action (and every refusal) as one line of
+ * `<stateDir>/audit.ndjson`, in the bot's own runtime-action schema, so the bot's log tools
+ * see what its self-improvement did. Add the file to `logs` to query it with the rest.
+ */
+
+export interface AuditEntry {
+  kind: 'selfscope_git' | 'selfscope_watch' | 'selfscope_session' | 'selfscope_checks';
+  event: string;
+  /** error for refusals and failures, else info. */
+  level?: 'info' | 'error';
+  tool: string;
+  outcome: string;
+  arguments?: Record<string, unknown>;
+  details?: Record<string, unknown>;
+  usd_cost?: number;
+  user_id?: string | null;
+}
+
+const MAX_VALUE = 2000;
+
+function redactValue(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactSecrets(value.length > MAX_VALUE ? `${value.slice(0, MAX_VALUE)}…` : value);
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.slice(0, 50).map((v) => redactValue(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = /token|secret|password|authorization|api[_-]?key/i.test(k) ? '[REDACTED]' : redactValue(v, depth + 1);
+  return out;
+}
+
+export function auditFile(stateDirPath: string): string {
+  return path.join(stateDirPath, 'audit.ndjson');
+}
+
+export async function appendAudit(stateDirPath: string, entry: AuditEntry): Promise<void> {
+  const line = {
+    ts: new Date().toISOString(),
+    source: 'selfscope',
+    level: entry.level ?? (/^(refused|failed|error)/.test(entry.outcome) ? 'error' : 'info'),
+    kind: entry.kind,
+    event: entry.event,
+    agent: 'selfscope',
+    guild_id: null,
+    channel_id: null,
+    message_id: null,
+    user_id: entry.user_id ?? null,
+    usd_cost: entry.usd_cost ?? 0,
+    content: `${entry.tool}: ${entry.outcome}`,
+    metadata: redactValue({ tool: entry.tool, outcome: entry.outcome, arguments: entry.arguments ?? {}, ...(entry.details ?? {}) }),
+  };
+  await fs.mkdir(stateDirPath, { recursive: true, mode: 0o700 });
+  // One write with O_APPEND: concurrent writers (several sessions) never interleave a line.
+  await fs.appendFile(auditFile(stateDirPath), `${JSON.stringify(line)}\n`, { mode: 0o600 });
+}
+
+export async function readAudit(stateDirPath: string): Promise<Array<Record<string, unknown>>> {
+  let text = '';
+  try {
+    text = await fs.readFile(auditFile(stateDirPath), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: Array<Record<string, unknown>> = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // A torn line from a crash: skipped.
+    }
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConfigFile } from '../../config/schema.js';
+import { seedIndex, treeIdentity, verificationFor } from '../checks/attestation.js';
+import { PolicyError, UserInputError } from '../errors.js';
+import { findApproval, recordApproval } from '../policy/approvals.js';
+import { envFiles, isProtectedBranch, secretsInDiff, sensitivePaths } from '../policy/policy.js';
+import { defaultBranch } from './branch.js';
+import { GitRunner } from './runner.js';
+
+/**
+ * git_commit's engine: commits exactly the tree on which typecheck and tests passed, or
+ * refuses and says what to do. The refusals are the autonomy boundary; no argument turns
+ * them off.
+ */
+
+export interface CommitRequest {
+  worktree: string;
+  message: string;
+  /** Stage only these paths (else every change, untracked included). */
+  paths?: string[];
+  stateDirPath: string;
+  git: ConfigFile['git'];
+  /** Asks the human at the client to approve a sensitive change; null when nobody can be asked. */
+  askHuman?: (question: { message: string; files: string[]; tree: string }) => Promise<{ approvedBy: string } | null>;
+}
+
+export interface CommitResult {
+  sha: string;
+  tree: string;
+  branch: string;
+  parent: string;
+  files: string[];
+  approval: string | null;
+}
+
+const IDENTITY_DEFAULTS = { name: 'selfscope', email: 'selfscope@localhost.invalid' };
+
+function checkPath(p: string): void {
+  if (p.startsWith('-') || p.includes('\0') || path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) {
+    throw new UserInputError(`"${p.slice(0, 80)}" is not a path inside the worktree.`, { hint: 'Give paths relative to the worktree root, without "..".' });
+  }
+}
+
+async function treeOfPaths(git: GitRunner, paths: string[]): Promise<string> {
+  const realIndex = (await git.run(['rev-parse', '--path-format=absolute', '--git-path', 'index'])).trim();
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-commit-'));
+  try {
+    const tmp = path.join(dir, 'index');
+    await seedIndex(realIndex, tmp);
+    await git.run(['add', '-A', '--', ...paths], { env: { GIT_INDEX_FILE: tmp } });
+    return (await git.run(['write-tree'], { env: { GIT_INDEX_FILE: tmp } })).trim();
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function identity(git: GitRunner, key: 'user.name' | 'user.email'): Promise<string> {
+  try {
+    return (await git.run(['config', '--get', key])).trim() || (key === 'user.name' ? IDENTITY_DEFAULTS.name : IDENTITY_DEFAULTS.email);
+  } catch {
+    return key === 'user.name' ? IDENTITY_DEFAULTS.name : IDENTITY_DEFAULTS.email;
+  }
+}
+
+export async function commitVerified(req: CommitRequest): Promise<CommitResult> {
+  if (!req.message.trim()) throw new UserInputError('The commit message is empty.', { hint: 'Say what the change does and why.' });
+  if (req.message.length > 20_000) throw new UserInputError('The commit message is over 20,000 characters.', { hint: 'Keep it to a subject and a short body.' });
+  for (const p of req.paths ?? []) checkPath(p);
+  const git = new GitRunner(req.worktree);
+
+  let branch: string;
+  try {
+    branch = (await git.run(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim();
+  } catch {
+    throw new PolicyError('The worktree is on a detached HEAD.', { hint: 'Commit on a branch made by git_branch_create.' });
+  }
+  const base = await defaultBranch(git, req.git.defaultBranch, req.git.remote).catch(() => 'main');
+  if (isProtectedBranch(branch, req.git.protectedBranches, base)) {
+    throw new PolicyError(`Refused: ${branch} is a protected branch; selfscope never commits to it.`, {
+      hint: 'Create a branch and worktree of your own with git_branch_create, make the change there, and open a pull request.',
+    });
+  }
+
+  const parent = (await git.run(['rev-parse', '--verify', 'HEAD^{commit}'])).trim();
+  const headTree = (await git.run(['rev-parse', '--verify', 'HEAD^{tree}'])).trim();
+  const tree = req.paths && req.paths.length > 0 ? await treeOfPaths(git, req.paths) : await treeIdentity(req.worktree, git);
+  if (tree === headTree) throw new UserInputError('Nothing to commit: the tree equals HEAD.', { hint: 'Edit files in the worktree first (git_status shows what changed).' });
+
+  const verification = await verificationFor(req.stateDirPath, tree);
+  if (!verification.verified) {
+    const current = await treeIdentity(req.worktree, git);
+    const why =
+      req.paths && current !== tree
+        ? 'the commit would hold only the given paths, a tree the checks never ran on'
+        : verification.typecheck || verification.test
+          ? `on this exact tree: ${verification.missing.map((m) => `${m} did not pass`).join(', ')}`
+          : 'typecheck and tests have not passed on this exact tree (a file changed since they ran, or they never ran)';
+    throw new PolicyError(`Refused: ${why}. Nothing is committed unless run_typecheck and run_tests both passed on exactly the tree being committed.`, {
+      hint: req.paths && current !== tree ? 'Commit every change (omit paths), or remove the other changes; then run run_typecheck and run_tests, and commit.' : 'Run run_typecheck and run_tests on this worktree now (after your last edit), fix what fails, then call git_commit again.',
+      details: { tree, missing: verification.missing },
+    });
+  }
+
+  const files = (await git.run(['diff', '--name-only', '--no-renames', '--no-ext-diff', 'HEAD', tree, '--']))
+    .split('\n')
+    .filter(Boolean);
+  const dotenv = envFiles(files);
+  if (dotenv.length > 0) {
+    throw new PolicyError(`Refused: the change adds or edits environment files (${dotenv.slice(0, 5).join(', ')}).`, { hint: 'Remove them from the change; secrets belong in the environment, never in git.' });
+  }
+  const diff = await git.run(['diff', '--unified=0', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', 'HEAD', tree, '--']);
+  const secrets = secretsInDiff(diff);
+  if (secrets.length > 0) {
+    const where = secrets.slice(0, 10).map((s) => `${s.file}:${s.line} (${s.kind})`);
+    throw new PolicyError(`Refused: the change adds what looks like a secret at ${where.join(', ')}.`, {
+      hint: 'Remove the secret from those lines (read it from the environment instead), rerun the checks, and commit again. If it is a false positive, rephrase the line.',
+      details: { secrets: where },
+    });
+  }
+
+  let approval: string | null = null;
+  const sensitive = sensitivePaths(files, req.git.sensitivePaths);
+  if (sensitive.length > 0) {
+    const existing = await findApproval(req.stateDirPath, 'sensitive_commit', tree);
+    if (existing) approval = existing.id;
+    else {
+      const answer = req.askHuman ? await req.askHuman({ message: `Approve a commit on ${branch} that changes security-sensitive files?`, files: sensitive, tree }) : null;
+      if (!answer) {
+        throw new PolicyError(`Refused: the change touches security-sensitive paths (${sensitive.slice(0, 5).join(', ')}) and no human has approved it.`, {
+          hint: `A person must approve this exact change: in a terminal, run \`selfscope approve --tree ${tree}\` (it asks for confirmation), or use a client that supports confirmation requests. Then call git_commit again.`,
+          details: { tree, sensitive },
+        });
+      }
+      approval = (await recordApproval(req.stateDirPath, { kind: 'sensitive_commit', subject: tree, approved_by: answer.approvedBy, via: 'elicitation' })).id;
+    }
+  }
+
+  const name = await identity(git, 'user.name');
+  const email = await identity(git, 'user.email');
+  const env = { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
+  // The commit is made from the verified tree object itself: whatever happens to the files
+  // from now on, what lands is what was tested.
+  const sha = (await git.run(['commit-tree', tree, '-p', parent, '-m', req.message], { env })).trim();
+  await git.run(['update-ref', '-m', 'selfscope: verified commit', `refs/heads/${branch}`, sha, parent]);
+  await git.run(['read-tree', sha]);
+  return { sha, tree, branch, parent, files, approval };
+}
+

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { commitVerified } from '../core/git/commit.js';
+import { toolWorktree } from '../server/engines.js';
+import { defineTool } from './define-tool.js';
+import { askHumanVia, audited } from './_git.js';
+
+export default defineTool({
+  name: 'git_commit',
+  toolset: 'git',
+  title: 'Commit a verified change',
+  description:
+    'Commits the worktree (every change, or the given paths) with the message taken literally. Refuses on a protected branch; unless run_typecheck and run_tests both passed on exactly the tree being committed; when the change adds a secret or an .env file; and when it touches security-sensitive paths without a human approval. No argument turns these off.',
+  inputSchema: {
+    worktree: z.string().max(4096).optional(),
+    message: z.string().min(1).max(20_000),
+    paths: z.array(z.string().max(1000)).max(200).optional().describe('Stage only these (the rest must be unchanged for the tree to be the verified one).'),
+  },
+  outputSchema: { sha: z.string(), tree: z.string(), branch: z.string(), parent: z.string(), files: z.array(z.string()), approval: z.string().nullable() },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler(input, ctx) {
+    const worktree = await toolWorktree(ctx.app, input.worktree);
+    const result = await audited(ctx, 'git_commit', { worktree, message: input.message.slice(0, 200), paths: input.paths }, () =>
+      commitVerified({
+        worktree,
+        message: input.message,
+        stateDirPath: ctx.app.config.stateDirPath,
+        git: ctx.app.config.git,
+        askHuman: askHumanVia(ctx),
+        ...(input.paths ? { paths: input.paths } : {}),
+      }),
+    );
+    return { structured: result, text: `Committed ${result.sha.slice(0, 10)} on ${result.branch}: ${result.files.length} file(s), tree ${result.tree} (typecheck and tests passed on it).` };
+  },
+});
