@@ -96,12 +96,12 @@ export const anomaliesSchema = z
   .object({
     window: z.string().default('10m'),
     baseline: z.string().default('7d'),
-    groupBy: z.array(z.string()).default(['kind', 'fingerprint', 'metadata.toolName']),
     quietPeriod: z.string().default('30m').describe('An anomaly resolves after its rule has been quiet this long.'),
+    maxSamples: z.number().int().min(0).max(3).default(3),
     errorRate: z
       .object({ threshold: z.number().min(0).max(1).default(0.3), minSamples: z.number().int().min(1).default(20), baselineFactor: z.number().min(1).default(2) })
       .prefault({}),
-    repeatedError: z.object({ count: z.number().int().min(1).default(10) }).prefault({}),
+    repeatedError: z.object({ count: z.number().int().min(1).default(10), baselineFactor: z.number().min(1).default(2).describe('…and this many times its usual count per window') }).prefault({}),
     latencyRegression: z
       .object({ factor: z.number().min(1).default(2), minSamples: z.number().int().min(1).default(20), minBaselineSamples: z.number().int().min(1).default(50) })
       .prefault({}),

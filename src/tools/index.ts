@@ -1,4 +1,5 @@
 import type { AnyToolDefinition } from './define-tool.js';
+import detectAnomalies from './detect-anomalies.js';
 import getLogEvent from './get-log-event.js';
 import gitBranchCreate from './git-branch-create.js';
 import gitCommit from './git-commit.js';
@@ -12,6 +13,8 @@ import queryRuntimeLogs from './query-runtime-logs.js';
 import runTests from './run-tests.js';
 import runTypecheck from './run-typecheck.js';
 import selfscopeStatus from './selfscope-status.js';
+import suspectCommits from './suspect-commits.js';
+import verifyFix from './verify-fix.js';
 
 /** Every tool, in the order `tools/list` shows them. One file per tool, named after it. */
-export const ALL_TOOLS: readonly AnyToolDefinition[] = [selfscopeStatus, queryRuntimeLogs, getLogEvent, logTimeline, runTypecheck, runTests, gitStatus, gitLog, gitDiff, gitBranchCreate, gitCommit, gitPrCreate, gitPrMerge];
+export const ALL_TOOLS: readonly AnyToolDefinition[] = [selfscopeStatus, queryRuntimeLogs, getLogEvent, logTimeline, detectAnomalies, suspectCommits, verifyFix, runTypecheck, runTests, gitStatus, gitLog, gitDiff, gitBranchCreate, gitCommit, gitPrCreate, gitPrMerge];

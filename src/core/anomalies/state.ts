@@ -1,0 +1,105 @@
+import { StateStore } from '../state/store.js';
+import type { Anomaly, Severity } from './detect.js';
+
+/**
+ * Anomaly state: `open` when first detected, `resolved` when its rule has been quiet for
+ * the quiet period, reopened if it fires again; a bounded history of each change.
+ */
+
+export interface AnomalyRecord {
+  id: string;
+  rule: string;
+  status: 'open' | 'resolved';
+  severity: Severity;
+  summary: string;
+  first_seen: string;
+  last_fired: string;
+  resolved_at: string | null;
+  anomaly: Anomaly;
+  history: Array<{ at: string; change: 'opened' | 'escalated' | 'deescalated' | 'resolved' | 'reopened'; severity: Severity }>;
+}
+
+export interface StateChanges {
+  opened: Anomaly[];
+  escalated: Anomaly[];
+  resolved: AnomalyRecord[];
+}
+
+const SCHEMA = ['CREATE TABLE IF NOT EXISTS anomalies (id VARCHAR PRIMARY KEY, status VARCHAR, last_fired TIMESTAMP, record JSON)'];
+const RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+const MAX_HISTORY = 50;
+
+export async function updateAnomalyState(stateDirPath: string, fired: Anomaly[], at: Date, quietMs: number): Promise<StateChanges> {
+  return StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
+    // Ids are an- + hex (anomalyId), safe to list inline.
+    const ids = fired.map((a) => a.id).filter((id) => /^an-[0-9a-f]+$/.test(id));
+    const rows = (await conn.runAndReadAll(`SELECT record::VARCHAR AS record FROM anomalies WHERE status = 'open'${ids.length ? ` OR id IN (${ids.map((id) => `'${id}'`).join(', ')})` : ''}`)).getRowObjectsJS() as Array<{ record: string }>;
+    const known = new Map(rows.map((r) => [JSON.parse(r.record).id as string, JSON.parse(r.record) as AnomalyRecord]));
+    const changes: StateChanges = { opened: [], escalated: [], resolved: [] };
+    const now = at.toISOString();
+    const save: AnomalyRecord[] = [];
+    for (const a of fired) {
+      const rec = known.get(a.id);
+      if (!rec) {
+        save.push({ id: a.id, rule: a.rule, status: 'open', severity: a.severity, summary: a.summary, first_seen: now, last_fired: now, resolved_at: null, anomaly: a, history: [{ at: now, change: 'opened', severity: a.severity }] });
+        changes.opened.push(a);
+        continue;
+      }
+      const wasResolved = rec.status === 'resolved';
+      const change: AnomalyRecord['history'][number]['change'] | null = wasResolved ? 'reopened' : RANK[a.severity] > RANK[rec.severity] ? 'escalated' : RANK[a.severity] < RANK[rec.severity] ? 'deescalated' : null;
+      if (wasResolved) changes.opened.push(a);
+      else if (change === 'escalated') changes.escalated.push(a);
+      save.push({
+        ...rec,
+        status: 'open',
+        severity: a.severity,
+        summary: a.summary,
+        last_fired: now,
+        resolved_at: null,
+        anomaly: a,
+        history: change ? [...rec.history, { at: now, change, severity: a.severity }].slice(-MAX_HISTORY) : rec.history,
+      });
+    }
+    const firedIds = new Set(fired.map((a) => a.id));
+    for (const rec of known.values()) {
+      if (rec.status !== 'open' || firedIds.has(rec.id)) continue;
+      if (at.getTime() - Date.parse(rec.last_fired) >= quietMs) {
+        const resolved: AnomalyRecord = { ...rec, status: 'resolved', resolved_at: now, history: [...rec.history, { at: now, change: 'resolved' as const, severity: rec.severity }].slice(-MAX_HISTORY) };
+        save.push(resolved);
+        changes.resolved.push(resolved);
+      }
+    }
+    if (save.length) {
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        for (const rec of save) {
+          const stmt = await conn.prepare('INSERT OR REPLACE INTO anomalies VALUES ($1, $2, $3::TIMESTAMP, $4)');
+          stmt.bind([rec.id, rec.status, rec.last_fired, JSON.stringify(rec)]);
+          await stmt.run();
+        }
+        await conn.run('COMMIT');
+      } catch (error) {
+        await conn.run('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    }
+    return changes;
+  });
+}
+
+export async function listAnomalies(stateDirPath: string, status: 'open' | 'resolved' | 'all' = 'open', limit = 50): Promise<AnomalyRecord[]> {
+  return StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
+    const where = status === 'all' ? '' : `WHERE status = '${status}'`;
+    const rows = (await conn.runAndReadAll(`SELECT record::VARCHAR AS record FROM anomalies ${where} ORDER BY last_fired DESC LIMIT ${Math.floor(limit)}`)).getRowObjectsJS() as Array<{ record: string }>;
+    return rows.map((r) => JSON.parse(r.record) as AnomalyRecord).sort((a, b) => RANK[b.severity] - RANK[a.severity]);
+  });
+}
+
+export async function getAnomaly(stateDirPath: string, id: string): Promise<AnomalyRecord | null> {
+  return StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
+    const stmt = await conn.prepare('SELECT record::VARCHAR AS record FROM anomalies WHERE id = $1');
+    stmt.bind([id]);
+    const rows = (await stmt.runAndReadAll()).getRowObjectsJS() as Array<{ record: string }>;
+    return rows[0] ? (JSON.parse(rows[0].record) as AnomalyRecord) : null;
+  });
+}

@@ -1,0 +1,34 @@
+import { NotFoundError, UserInputError } from '../core/errors.js';
+import { getAnomaly, listAnomalies } from '../core/anomalies/state.js';
+import { defineResource, defineResourceTemplate } from './define-resource.js';
+
+export const anomaliesOpen = defineResource({
+  name: 'anomalies_open',
+  uri: 'selfscope://anomalies/open',
+  title: 'Open anomalies',
+  description: 'Anomalies open now, most severe first. Subscribable: updated when the set or a severity changes (detect_anomalies or selfscope watch).',
+  mimeType: 'application/json',
+  subscribable: true,
+  read: async ({ app, uri }) => {
+    const open = await listAnomalies(app.config.stateDirPath, 'open');
+    return [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted: true, anomalies: open.map((r) => ({ id: r.id, rule: r.rule, severity: r.severity, summary: r.summary, first_seen: r.first_seen, last_fired: r.last_fired })) }, null, 1) }];
+  },
+});
+
+export const anomalyDetail = defineResourceTemplate({
+  name: 'anomaly',
+  uriTemplate: 'selfscope://anomalies/{id}',
+  title: 'One anomaly',
+  description: 'An anomaly in full: figures, samples (untrusted), evidence query, and its history (opened, escalated, resolved).',
+  mimeType: 'application/json',
+  complete: {
+    id: async (value, { app }) => (await listAnomalies(app.config.stateDirPath, 'all', 100)).map((r) => r.id).filter((id) => id.startsWith(value)),
+  },
+  read: async ({ app, uri, params }) => {
+    const id = params['id'] ?? '';
+    if (!/^an-[0-9a-f]{12}$/.test(id)) throw new UserInputError('An anomaly id looks like an-3fa2c91b0e12.', { hint: 'Read selfscope://anomalies/open for the ids.' });
+    const rec = await getAnomaly(app.config.stateDirPath, id);
+    if (!rec) throw new NotFoundError(`No anomaly ${id}.`, { hint: 'Read selfscope://anomalies/open for the ids.' });
+    return [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted: true, ...rec }, null, 1) }];
+  },
+});

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { detectAnomalies, RULES, type Anomaly } from '../core/anomalies/detect.js';
+import { updateAnomalyState } from '../core/anomalies/state.js';
+import { parseDuration, parseTimeBound } from '../core/logs/query.js';
+import { getLogIndex } from '../server/engines.js';
+import { defineTool } from './define-tool.js';
+import { freshnessSchema, untrustedText } from './_shared.js';
+
+const anomalySchema = z.object({
+  id: z.string(),
+  rule: z.enum(RULES),
+  subject: z.record(z.string(), z.string().nullable()),
+  severity: z.enum(['low', 'medium', 'high', 'critical']),
+  score: z.number(),
+  window: z.object({ from: z.string(), to: z.string() }),
+  baseline: z.object({ from: z.string(), to: z.string() }),
+  observed: z.record(z.string(), z.number().nullable()),
+  expected: z.record(z.string(), z.number().nullable()),
+  onset: z.string().nullable(),
+  last_seen: z.string().nullable(),
+  samples: z.array(z.object({ id: z.string(), ts: z.string(), event: z.string(), error: z.string().nullable(), untrusted: z.literal(true) })),
+  evidence_query: z.record(z.string(), z.unknown()),
+  summary: z.string(),
+});
+
+export { anomalySchema };
+
+export default defineTool({
+  name: 'detect_anomalies',
+  toolset: 'anomalies',
+  title: 'Detect anomalies',
+  description:
+    "Rules over the runtime logs, no LLM: error_rate (failure rate over threshold and above baseline), repeated_error (same fingerprint N times), latency_regression (p95 ≥ 2× baseline), new_error (fingerprint never seen in the baseline), cost_spike. Window (default 10m) vs baseline (default 7d), thresholds overridable, at to evaluate the past. Each anomaly has a stable id, severity, figures, onset, samples (untrusted) and ready-to-run query_runtime_logs arguments.",
+  inputSchema: {
+    window: z.string().max(10).optional().describe('e.g. 10m, 1h'),
+    baseline: z.string().max(10).optional().describe('e.g. 7d'),
+    rules: z.array(z.enum(RULES)).max(RULES.length).optional(),
+    subject: z.string().max(200).optional().describe('Only subjects whose tool, operation, kind, agent or fingerprint contains this.'),
+    at: z.string().max(40).optional().describe('Evaluate as of this time (ISO or relative like 1d = one day ago). Past evaluations do not change anomaly state.'),
+    error_rate_threshold: z.number().min(0).max(1).optional(),
+    min_samples: z.number().int().min(1).optional(),
+    repeated_error_count: z.number().int().min(1).optional(),
+    latency_factor: z.number().min(1).optional(),
+    new_error_count: z.number().int().min(1).optional(),
+    cost_factor: z.number().min(1).optional(),
+  },
+  outputSchema: {
+    anomalies: z.array(anomalySchema),
+    evaluated_at: z.string(),
+    state_updated: z.boolean(),
+    opened: z.array(z.string()),
+    resolved: z.array(z.string()),
+    truncated: z.boolean(),
+    freshness: freshnessSchema,
+  },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handler(input, { app }) {
+    const cfg = app.config.anomalies;
+    const thresholds = {
+      ...cfg,
+      errorRate: { ...cfg.errorRate, ...(input.error_rate_threshold !== undefined ? { threshold: input.error_rate_threshold } : {}), ...(input.min_samples !== undefined ? { minSamples: input.min_samples } : {}) },
+      repeatedError: { ...cfg.repeatedError, ...(input.repeated_error_count !== undefined ? { count: input.repeated_error_count } : {}) },
+      latencyRegression: { ...cfg.latencyRegression, ...(input.latency_factor !== undefined ? { factor: input.latency_factor } : {}) },
+      newError: { ...cfg.newError, ...(input.new_error_count !== undefined ? { count: input.new_error_count } : {}) },
+      costSpike: { ...cfg.costSpike, ...(input.cost_factor !== undefined ? { factor: input.cost_factor } : {}) },
+    };
+    const now = Date.now();
+    const at = input.at ? parseTimeBound(input.at, 'at', now) : new Date(now);
+    const index = await getLogIndex(app);
+    await index.refresh();
+    const anomalies = await detectAnomalies(index, {
+      at,
+      thresholds,
+      ...(input.window ? { window: input.window } : {}),
+      ...(input.baseline ? { baseline: input.baseline } : {}),
+      ...(input.rules ? { rules: input.rules } : {}),
+      ...(input.subject ? { subject: input.subject } : {}),
+    });
+    // State follows the present only; looking at the past leaves it alone.
+    const live = Math.abs(now - at.getTime()) < 60_000 && !input.window && !input.baseline;
+    let opened: string[] = [];
+    let resolved: string[] = [];
+    if (live) {
+      const changes = await updateAnomalyState(app.config.stateDirPath, anomalies, at, parseDuration(cfg.quietPeriod) ?? 1_800_000);
+      opened = changes.opened.map((a) => a.id);
+      resolved = changes.resolved.map((r) => r.id);
+      if (opened.length || resolved.length || changes.escalated.length) app.notifyResourceUpdated('selfscope://anomalies/open');
+    }
+    const budget = Math.floor(app.config.limits.resultBytes * 0.8);
+    const kept: Anomaly[] = [];
+    let used = 0;
+    for (const a of anomalies) {
+      const size = Buffer.byteLength(JSON.stringify(a));
+      if (used + size > budget && kept.length > 0) break;
+      used += size;
+      kept.push(a);
+    }
+    const text = kept.length
+      ? kept.map((a) => `[${a.severity}] ${a.id} ${a.rule}: ${a.summary}${a.onset ? ` (since ${a.onset})` : ''}`).join('\n')
+      : `No anomaly as of ${at.toISOString()} (window ${input.window ?? cfg.window}, baseline ${input.baseline ?? cfg.baseline}).`;
+    return {
+      structured: { anomalies: kept, evaluated_at: at.toISOString(), state_updated: live, opened, resolved, truncated: kept.length < anomalies.length, freshness: index.freshness() },
+      text: kept.length ? `${kept.length} anomal${kept.length === 1 ? 'y' : 'ies'}:\n${untrustedText(text)}` : text,
+    };
+  },
+});

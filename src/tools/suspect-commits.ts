@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { getAnomaly } from '../core/anomalies/state.js';
+import { subjectSql } from '../core/anomalies/detect.js';
+import { suspectCommits } from '../core/anomalies/suspects.js';
+import { NotFoundError, UserInputError } from '../core/errors.js';
+import { parseTimeBound } from '../core/logs/query.js';
+import { getLogIndex } from '../server/engines.js';
+import { defineTool } from './define-tool.js';
+
+export default defineTool({
+  name: 'suspect_commits',
+  toolset: 'anomalies',
+  title: 'Suspect commits',
+  description:
+    'Ranks the commits most likely to have caused an anomaly (by id) or an incident (by time and optional error text): those that landed in the hours before the onset, and those touching files named in the errors and stack traces (with git blame of named lines), each with its reasons.',
+  inputSchema: {
+    anomaly_id: z.string().max(100).optional(),
+    time: z.string().max(40).optional().describe('Onset, when there is no anomaly id (ISO or relative).'),
+    error_text: z.string().max(5000).optional().describe('Error messages or a stack trace naming files.'),
+    lookback_hours: z.number().min(1).max(24 * 30).default(48),
+    max: z.number().int().min(1).max(30).default(10),
+  },
+  outputSchema: {
+    onset: z.string(),
+    named_files: z.array(z.string()),
+    suspects: z.array(z.object({ sha: z.string(), date: z.string(), author: z.string(), subject: z.string(), score: z.number(), reasons: z.array(z.string()), files: z.array(z.string()) })),
+  },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handler(input, { app }) {
+    let onset: Date;
+    const texts: string[] = input.error_text ? [input.error_text] : [];
+    if (input.anomaly_id) {
+      const rec = await getAnomaly(app.config.stateDirPath, input.anomaly_id);
+      if (!rec) throw new NotFoundError(`No anomaly ${input.anomaly_id.slice(0, 60)}.`, { hint: 'Take the id from detect_anomalies or selfscope://anomalies/open.' });
+      onset = new Date(rec.anomaly.onset ?? rec.first_seen);
+      // The errors and stack traces of the anomaly's events name the files.
+      const index = await getLogIndex(app);
+      const cond = subjectSql(rec.anomaly);
+      const rows = await index.all<{ e: string | null; s: string | null }>(
+        `SELECT error AS e, json_extract_string(metadata, '$.stack') AS s FROM logs WHERE ts >= ? AND ts < ? AND ${cond.sql} AND is_failure LIMIT 20`,
+        [new Date(rec.anomaly.window.from), new Date(rec.anomaly.window.to), ...cond.params],
+      );
+      for (const r of rows) texts.push(r.e ?? '', r.s ?? '');
+    } else if (input.time) {
+      onset = parseTimeBound(input.time, 'time');
+    } else {
+      throw new UserInputError('Give anomaly_id, or time (and error_text).', { hint: 'e.g. anomaly_id from detect_anomalies, or time: "2h" with error_text: the stack trace.' });
+    }
+    const result = await suspectCommits({ repo: app.config.repo, onset, texts, lookbackHours: input.lookback_hours, max: input.max });
+    const text = result.suspects.length
+      ? result.suspects.map((s, i) => `${i + 1}. ${s.sha.slice(0, 10)} ${s.subject} (score ${s.score}): ${s.reasons.join('; ')}`).join('\n')
+      : `No commit in the ${input.lookback_hours} h before ${onset.toISOString()}.`;
+    return { structured: { onset: onset.toISOString(), ...result }, text: `${result.named_files.length ? `Files named in the errors: ${result.named_files.join(', ')}\n` : ''}${text}` };
+  },
+});

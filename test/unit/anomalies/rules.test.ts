@@ -1,0 +1,205 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configFileSchema } from '../../../src/config/schema.js';
+import { detectAnomalies, type Rule } from '../../../src/core/anomalies/detect.js';
+import { listAnomalies, updateAnomalyState } from '../../../src/core/anomalies/state.js';
+import { verifyFix } from '../../../src/core/anomalies/verify-fix.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { fingerprint } from '../../../src/core/logs/fingerprint.js';
+import { LogIndex } from '../../../src/core/logs/log-index.js';
+import { logLine, type LineOptions } from '../../helpers/log-lines.js';
+
+const AT = Date.parse('2026-03-13T12:00:00Z');
+const MIN = 60_000;
+const thresholds = configFileSchema.parse({}).anomalies;
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function indexOf(lines: LineOptions[]): Promise<{ index: LogIndex; state: string }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-anomaly-'));
+  await fs.mkdir(path.join(dir, 'data', 'logs'), { recursive: true });
+  const sorted = [...lines].sort((a, b) => new Date(a.ts).getTime() - new Date(b.ts).getTime());
+  await fs.writeFile(path.join(dir, 'data', 'logs', 'a.ndjson'), `${sorted.map(logLine).join('\n')}\n`);
+  const config = configFileSchema.parse({});
+  const index = await LogIndex.open({ repo: dir, logs: config.logs, stateDirPath: path.join(dir, '.selfscope'), schema: config.schema, limits: config.limits, logger: silentLogger });
+  cleanups.push(async () => {
+    await index.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  return { index, state: path.join(dir, '.selfscope') };
+}
+
+/** Tool calls of one tool every `stepMs` over [from, to), failing where `fails(i, t)`. */
+function calls(tool: string, from: number, to: number, stepMs: number, fails: (i: number, t: number) => boolean, extra: (i: number) => Partial<LineOptions> = () => ({})): LineOptions[] {
+  const out: LineOptions[] = [];
+  let i = 0;
+  for (let t = from; t < to; t += stepMs, i++) {
+    const failed = fails(i, t);
+    out.push({
+      ts: new Date(t),
+      kind: failed ? 'voice_error' : 'voice_runtime',
+      event: failed ? 'realtime_tool_call_failed' : 'realtime_tool_call_completed',
+      metadata: { toolName: tool, runtimeMs: 300, error: failed ? 'queue state undefined' : null },
+      ...extra(i),
+    });
+  }
+  return out;
+}
+
+const background = (tool: string, failEvery = 200) => calls(tool, AT - 2 * 86_400_000, AT - 10 * MIN, 5 * MIN, (i) => i % failEvery === 7);
+
+async function run(lines: LineOptions[], rules?: Rule[], at = AT) {
+  const { index } = await indexOf(lines);
+  return detectAnomalies(index, { at: new Date(at), thresholds, ...(rules ? { rules } : {}) });
+}
+
+describe('error_rate', () => {
+  it('fires on a 40% failure burst with enough samples, with the right subject and onset', async () => {
+    const window = calls('music_queue_add', AT - 10 * MIN, AT, 15_000, (i) => i % 5 < 2);
+    const found = await run([...background('music_queue_add'), ...window], ['error_rate']);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ rule: 'error_rate', subject: { agent: 'voice', operation: 'music_queue_add' }, observed: { failures: 16, events: 40 } });
+    expect(found[0]!.summary).toMatch(/music_queue_add \(voice\) failing at 40%/);
+    expect(Date.parse(found[0]!.onset!)).toBeLessThanOrEqual(AT - 9 * MIN);
+    expect(found[0]!.samples.length).toBe(3);
+    expect(found[0]!.samples.every((s) => s.error === 'queue state undefined' && s.untrusted)).toBe(true);
+  });
+
+  it('stays quiet at 29%', async () => {
+    const window = calls('music_queue_add', AT - 10 * MIN, AT, 6_000, (i) => i % 100 < 29);
+    expect(await run([...background('music_queue_add'), ...window], ['error_rate'])).toEqual([]);
+  });
+
+  it('stays quiet with 19 samples, even all failing', async () => {
+    const window = calls('music_queue_add', AT - 10 * MIN, AT - 10 * MIN + 19 * 10_000, 10_000, () => true);
+    expect(await run([...background('music_queue_add'), ...window], ['error_rate'])).toEqual([]);
+  });
+
+  it('stays quiet when the baseline was already as noisy', async () => {
+    const noisy = calls('web_search', AT - 2 * 86_400_000, AT - 10 * MIN, 5 * MIN, (i) => i % 3 === 0);
+    const window = calls('web_search', AT - 10 * MIN, AT, 15_000, (i) => i % 5 < 2);
+    expect(await run([...noisy, ...window], ['error_rate'])).toEqual([]);
+  });
+});
+
+describe('repeated_error and new_error', () => {
+  const shardErrors = (n: number, from: number) =>
+    Array.from({ length: n }, (_, i): LineOptions => ({ ts: new Date(from + i * 20_000), kind: 'bot_error', event: `gateway_shard_error: shard=${i % 8} Connection reset by peer after ${100 + i}ms`, agent: 'bot', metadata: null }));
+
+  it('groups shard=3 and shard=7 into one repeated error and fires at 10', async () => {
+    const found = await run(shardErrors(12, AT - 8 * MIN), ['repeated_error']);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.observed['count']).toBe(12);
+    expect(found[0]!.subject['fingerprint']).toBe(fingerprint('gateway_shard_error: shard=3 Connection reset by peer after 104ms'));
+  });
+
+  it('stays quiet at 9', async () => {
+    expect(await run(shardErrors(9, AT - 8 * MIN), ['repeated_error'])).toEqual([]);
+  });
+
+  it('stays quiet for an error that is always this frequent', async () => {
+    const chronic = Array.from({ length: 2 * 24 * 6 }, (_, w) => shardErrors(11, AT - 10 * MIN - (w + 1) * 10 * MIN)).flat();
+    expect(await run([...chronic, ...shardErrors(11, AT - 8 * MIN)], ['repeated_error'])).toEqual([]);
+  });
+
+  it('fires new_error for a fingerprint never seen in the baseline, not for an old one', async () => {
+    const fresh: LineOptions[] = [0, 1, 2].map((i) => ({ ts: new Date(AT - 5 * MIN + i * 1000), kind: 'tts_error', event: 'tts_error: voice model "nova-9" not found', agent: 'voice' }));
+    const found = await run([...background('music_queue_add'), ...fresh], ['new_error']);
+    expect(found.map((a) => a.rule)).toEqual(['new_error']);
+    expect(found[0]!.summary).toMatch(/A new error/);
+    const old: LineOptions = { ts: new Date(AT - 86_400_000), kind: 'tts_error', event: 'tts_error: voice model "nova-2" not found', agent: 'voice' };
+    expect(await run([old, ...fresh], ['new_error'])).toEqual([]);
+  });
+});
+
+describe('latency_regression', () => {
+  const withLatency = (factor: number) => [
+    ...calls('web_search', AT - 2 * 86_400_000, AT - 10 * MIN, 20 * MIN, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: 400 + (i % 20) * 10 } })),
+    ...calls('web_search', AT - 10 * MIN, AT, 20_000, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: Math.round((400 + (i % 20) * 10) * factor) } })),
+  ];
+
+  it('fires when p95 is 2.5× the baseline', async () => {
+    const found = await run(withLatency(2.5), ['latency_regression']);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.subject).toEqual({ agent: 'voice', operation: 'web_search' });
+  });
+
+  it('stays quiet at 1.9×', async () => {
+    expect(await run(withLatency(1.9), ['latency_regression'])).toEqual([]);
+  });
+});
+
+describe('cost_spike', () => {
+  const llm = (from: number, to: number, step: number, cost: number) =>
+    calls('x', from, to, step, () => false, () => ({ kind: 'llm_call', event: 'claude:sonnet', agent: 'automation', usd_cost: cost, metadata: { durationMs: 900 } }));
+
+  it('fires at 3× the baseline hourly cost above the floor', async () => {
+    const found = await run([...llm(AT - 86_400_000, AT - 10 * MIN, 10 * MIN, 0.02), ...llm(AT - 10 * MIN, AT, 30_000, 0.02)], ['cost_spike']);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.subject).toEqual({ agent: 'automation' });
+    expect(found[0]!.observed['usd_per_hour']).toBeCloseTo(2.4, 1);
+  });
+
+  it('stays quiet under the floor', async () => {
+    expect(await run([...llm(AT - 86_400_000, AT - 10 * MIN, 10 * MIN, 0.0001), ...llm(AT - 10 * MIN, AT, 30_000, 0.001)], ['cost_spike'])).toEqual([]);
+  });
+});
+
+describe('ids, state and verify_fix', () => {
+  it('keeps the same id for the same problem, and opens then resolves it', async () => {
+    const lines = [...background('music_queue_add'), ...calls('music_queue_add', AT - 10 * MIN, AT, 15_000, (i) => i % 5 < 2)];
+    const { index, state } = await indexOf(lines);
+    const first = await detectAnomalies(index, { at: new Date(AT), thresholds, rules: ['error_rate'] });
+    const second = await detectAnomalies(index, { at: new Date(AT + MIN), thresholds, rules: ['error_rate'] });
+    expect(second[0]!.id).toBe(first[0]!.id);
+    const opened = await updateAnomalyState(state, first, new Date(AT), 30 * MIN);
+    expect(opened.opened.map((a) => a.id)).toEqual([first[0]!.id]);
+    expect((await updateAnomalyState(state, second, new Date(AT + MIN), 30 * MIN)).opened).toEqual([]);
+    const quiet = await updateAnomalyState(state, [], new Date(AT + 40 * MIN), 30 * MIN);
+    expect(quiet.resolved.map((r) => r.id)).toEqual([first[0]!.id]);
+    expect(await listAnomalies(state, 'open')).toEqual([]);
+    const [resolved] = await listAnomalies(state, 'resolved');
+    expect(resolved!.history.map((h) => h.change)).toEqual(['opened', 'resolved']);
+  });
+
+  it('tells fixed from not fixed', async () => {
+    const marker = AT + 30 * MIN;
+    const before = [...background('music_queue_add'), ...calls('music_queue_add', marker - 30 * MIN, marker, 15_000, (i) => i % 5 < 2)];
+    const fixedAfter = calls('music_queue_add', marker, marker + 60 * MIN, 15_000, (i) => i % 100 === 0);
+    const brokenAfter = calls('music_queue_add', marker, marker + 60 * MIN, 15_000, (i) => i % 5 < 2);
+    const { index: fixedIndex } = await indexOf([...before, ...fixedAfter]);
+    const anomaly = (await detectAnomalies(fixedIndex, { at: new Date(marker), thresholds, rules: ['error_rate'] }))[0]!;
+    const fixed = await verifyFix(fixedIndex, anomaly, new Date(marker), { window: '30m', now: new Date(marker + 60 * MIN) });
+    expect(fixed.verdict).toBe('fixed');
+    expect(fixed.before.metric).toBeCloseTo(0.4, 1);
+    const { index: brokenIndex } = await indexOf([...before, ...brokenAfter]);
+    const notFixed = await verifyFix(brokenIndex, anomaly, new Date(marker), { window: '30m', now: new Date(marker + 60 * MIN) });
+    expect(notFixed.verdict).toBe('not_fixed');
+    const early = await verifyFix(brokenIndex, anomaly, new Date(marker), { window: '30m', now: new Date(marker + 30_000) });
+    expect(early.verdict).toBe('insufficient_data');
+  });
+});
+
+describe('fingerprints', () => {
+  it('group what differs only in numbers, ids, hex, uuids, quoted values, paths and durations', () => {
+    const same = [
+      ['gateway_shard_error: shard=3 Connection reset by peer', 'gateway_shard_error: shard=7 Connection reset by peer'],
+      ['user 1180000000000000003 not found', 'user 1180000000000000099 not found'],
+      ['request 3f2a9c1d0e4b failed', 'request 9a8b7c6d5e4f failed'],
+      ['job 123e4567-e89b-12d3-a456-426614174000 died', 'job 00000000-0000-4000-8000-000000000000 died'],
+      ['cannot read "foo"', 'cannot read "bar"'],
+      ['ENOENT /var/data/a.json', 'ENOENT /tmp/b/c.json'],
+      ['tts_error: provider timeout after 8000ms', 'tts_error: provider timeout after 950ms'],
+    ];
+    for (const [a, b] of same) expect(fingerprint(a)).toBe(fingerprint(b));
+  });
+
+  it('separate different messages', () => {
+    expect(fingerprint('queue state undefined')).not.toBe(fingerprint('queue is full'));
+    expect(fingerprint('gateway_shard_error: Connection reset')).not.toBe(fingerprint('gateway_shard_error: Connection refused'));
+  });
+});
