@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isSelfscopeError } from '../core/errors.js';
 import { LOG_LEVELS } from '../core/logger.js';
 import { VERSION } from '../version.js';
+import { registerAnomalyCommands } from './commands/anomalies.js';
 import { registerApprovalCommands } from './commands/approve.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerConfigCommand(program);
   registerStatusCommand(program);
   registerQueryCommands(program);
+  registerAnomalyCommands(program);
   registerApprovalCommands(program);
   registerInitCommand(program);
   registerDemoCommand(program);

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { Watcher } from '../../core/anomalies/watcher.js';
+import { getLogIndex } from '../../server/engines.js';
+import detectAnomaliesTool from '../../tools/detect-anomalies.js';
+import { createCliApp, type GlobalOptions } from '../context.js';
+import { runToolInProcess } from '../run-tool.js';
+import { renderTable } from '../table.js';
+
+export function registerAnomalyCommands(program: Command): void {
+  program
+    .command('anomalies')
+    .description('the current anomaly report: what the rules find in the logs now')
+    .option('--at <time>', 'evaluate as of a past time (ISO or relative)')
+    .option('--window <duration>', 'e.g. 10m')
+    .option('--baseline <duration>', 'e.g. 7d')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { at?: string; window?: string; baseline?: string; json?: boolean }, command: Command) => {
+      const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
+      try {
+        const result = await runToolInProcess(app, detectAnomaliesTool, { ...(o.at ? { at: o.at } : {}), ...(o.window ? { window: o.window } : {}), ...(o.baseline ? { baseline: o.baseline } : {}) });
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(result.structured, null, 2)}\n`);
+          return;
+        }
+        const anomalies = (result.structured['anomalies'] as Array<{ id: string; rule: string; severity: string; summary: string; onset: string | null }>) ?? [];
+        process.stdout.write(anomalies.length ? `${renderTable(['severity', 'rule', 'id', 'since', 'summary'], anomalies.map((a) => [a.severity, a.rule, a.id, a.onset, a.summary]), 120)}\n` : `${result.text}\n`);
+      } finally {
+        await app.close();
+      }
+    });
+
+  program
+    .command('watch')
+    .description('run the rules continuously; notify the dev channel (webhook) and run the hook for new anomalies')
+    .option('--interval <seconds>', 'seconds between evaluations (default watch.intervalS)', Number)
+    .option('--once', 'evaluate once and exit')
+    .action(async (o: { interval?: number; once?: boolean }, command: Command) => {
+      const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
+      const index = await getLogIndex(app);
+      const watcher = new Watcher({
+        index,
+        config: app.config,
+        logger: app.logger,
+        emit: (line) => process.stdout.write(`${line}\n`),
+        webhookUrl: process.env['SELFSCOPE_WEBHOOK_URL'] || app.config.watch.webhookUrl,
+      });
+      if (o.once) {
+        await watcher.tick();
+        await app.close();
+        return;
+      }
+      const interval = (o.interval ?? app.config.watch.intervalS) * 1000;
+      process.stderr.write(`selfscope watch: every ${interval / 1000} s over ${app.config.logs.join(', ')}${(await watcher.isPaused()) ? ' (dev mode: hooks paused)' : ''}\n`);
+      const stop = watcher.start(interval);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      stop();
+      await app.close();
+    });
+}
