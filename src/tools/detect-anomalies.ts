@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { detectAnomalies, RULES, type Anomaly } from '../core/anomalies/detect.js';
-import { updateAnomalyState } from '../core/anomalies/state.js';
+import { recordPastAnomalies, updateAnomalyState } from '../core/anomalies/state.js';
 import { parseDuration, parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
@@ -36,7 +36,7 @@ export default defineTool({
     baseline: z.string().max(10).optional().describe('e.g. 7d'),
     rules: z.array(z.enum(RULES)).max(RULES.length).optional(),
     subject: z.string().max(200).optional().describe('Only subjects whose tool, operation, kind, agent or fingerprint contains this.'),
-    at: z.string().max(40).optional().describe('Evaluate as of this time (ISO or relative like 1d = one day ago). Past evaluations do not change anomaly state.'),
+    at: z.string().max(40).optional().describe('Evaluate as of this time (ISO or relative like 1d = one day ago). Past evaluations do not open or resolve anomalies; their ids still work with suspect_commits and verify_fix.'),
     error_rate_threshold: z.number().min(0).max(1).optional(),
     min_samples: z.number().int().min(1).optional(),
     repeated_error_count: z.number().int().min(1).optional(),
@@ -85,6 +85,8 @@ export default defineTool({
       opened = changes.opened.map((a) => a.id);
       resolved = changes.resolved.map((r) => r.id);
       if (opened.length || resolved.length || changes.escalated.length) app.notifyResourceUpdated('selfscope://anomalies/open');
+    } else {
+      await recordPastAnomalies(app.config.stateDirPath, anomalies, at);
     }
     const budget = Math.floor(app.config.limits.resultBytes * 0.8);
     const kept: Anomaly[] = [];

@@ -4,12 +4,14 @@ import type { Anomaly, Severity } from './detect.js';
 /**
  * Anomaly state: `open` when first detected, `resolved` when its rule has been quiet for
  * the quiet period, reopened if it fires again; a bounded history of each change.
+ * Anomalies found only by evaluating the past are kept as `past`: their ids then work with
+ * suspect_commits and verify_fix, but they never count as open.
  */
 
 export interface AnomalyRecord {
   id: string;
   rule: string;
-  status: 'open' | 'resolved';
+  status: 'open' | 'resolved' | 'past';
   severity: Severity;
   summary: string;
   first_seen: string;
@@ -40,7 +42,7 @@ export async function updateAnomalyState(stateDirPath: string, fired: Anomaly[],
     const save: AnomalyRecord[] = [];
     for (const a of fired) {
       const rec = known.get(a.id);
-      if (!rec) {
+      if (!rec || rec.status === 'past') {
         save.push({ id: a.id, rule: a.rule, status: 'open', severity: a.severity, summary: a.summary, first_seen: now, last_fired: now, resolved_at: null, anomaly: a, history: [{ at: now, change: 'opened', severity: a.severity }] });
         changes.opened.push(a);
         continue;
@@ -87,7 +89,28 @@ export async function updateAnomalyState(stateDirPath: string, fired: Anomaly[],
   });
 }
 
-export async function listAnomalies(stateDirPath: string, status: 'open' | 'resolved' | 'all' = 'open', limit = 50): Promise<AnomalyRecord[]> {
+/** Keeps the anomalies of a past evaluation under their ids, without touching known ones. */
+export async function recordPastAnomalies(stateDirPath: string, found: Anomaly[], at: Date): Promise<void> {
+  if (!found.length) return;
+  await StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
+    const when = at.toISOString();
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      for (const a of found) {
+        const rec: AnomalyRecord = { id: a.id, rule: a.rule, status: 'past', severity: a.severity, summary: a.summary, first_seen: when, last_fired: when, resolved_at: null, anomaly: a, history: [] };
+        const stmt = await conn.prepare('INSERT INTO anomalies VALUES ($1, $2, $3::TIMESTAMP, $4) ON CONFLICT DO NOTHING');
+        stmt.bind([rec.id, rec.status, rec.last_fired, JSON.stringify(rec)]);
+        await stmt.run();
+      }
+      await conn.run('COMMIT');
+    } catch (error) {
+      await conn.run('ROLLBACK').catch(() => {});
+      throw error;
+    }
+  });
+}
+
+export async function listAnomalies(stateDirPath: string, status: 'open' | 'resolved' | 'past' | 'all' = 'open', limit = 50): Promise<AnomalyRecord[]> {
   return StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
     const where = status === 'all' ? '' : `WHERE status = '${status}'`;
     const rows = (await conn.runAndReadAll(`SELECT record::VARCHAR AS record FROM anomalies ${where} ORDER BY last_fired DESC LIMIT ${Math.floor(limit)}`)).getRowObjectsJS() as Array<{ record: string }>;

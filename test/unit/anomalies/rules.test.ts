@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
 import { detectAnomalies, type Rule } from '../../../src/core/anomalies/detect.js';
-import { listAnomalies, updateAnomalyState } from '../../../src/core/anomalies/state.js';
+import { getAnomaly, listAnomalies, recordPastAnomalies, updateAnomalyState } from '../../../src/core/anomalies/state.js';
 import { verifyFix } from '../../../src/core/anomalies/verify-fix.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { fingerprint } from '../../../src/core/logs/fingerprint.js';
@@ -164,6 +164,21 @@ describe('ids, state and verify_fix', () => {
     expect(await listAnomalies(state, 'open')).toEqual([]);
     const [resolved] = await listAnomalies(state, 'resolved');
     expect(resolved!.history.map((h) => h.change)).toEqual(['opened', 'resolved']);
+  });
+
+  it('keeps anomalies of a past evaluation by id without opening them, and opens them when they fire live', async () => {
+    const lines = [...background('music_queue_add'), ...calls('music_queue_add', AT - 10 * MIN, AT, 15_000, (i) => i % 5 < 2)];
+    const { index, state } = await indexOf(lines);
+    const past = await detectAnomalies(index, { at: new Date(AT), thresholds, rules: ['error_rate'] });
+    await recordPastAnomalies(state, past, new Date(AT));
+    expect((await getAnomaly(state, past[0]!.id))?.status).toBe('past');
+    expect(await listAnomalies(state, 'open')).toEqual([]);
+    // Recording the past again never overwrites what is known.
+    await updateAnomalyState(state, past, new Date(AT + MIN), 30 * MIN);
+    await recordPastAnomalies(state, past, new Date(AT - 60 * MIN));
+    const rec = await getAnomaly(state, past[0]!.id);
+    expect(rec?.status).toBe('open');
+    expect(rec?.history.map((h) => h.change)).toEqual(['opened']);
   });
 
   it('tells fixed from not fixed', async () => {
