@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { getAnomaly } from '../core/anomalies/state.js';
-import { subjectSql } from '../core/anomalies/detect.js';
-import { suspectCommits } from '../core/anomalies/suspects.js';
+import { anomalyErrorTexts, suspectCommits } from '../core/anomalies/suspects.js';
 import { NotFoundError, UserInputError } from '../core/errors.js';
 import { parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
@@ -34,13 +33,7 @@ export default defineTool({
       if (!rec) throw new NotFoundError(`No anomaly ${input.anomaly_id.slice(0, 60)}.`, { hint: 'Take the id from detect_anomalies or selfscope://anomalies/open.' });
       onset = new Date(rec.anomaly.onset ?? rec.first_seen);
       // The errors and stack traces of the anomaly's events name the files.
-      const index = await getLogIndex(app);
-      const cond = subjectSql(rec.anomaly);
-      const rows = await index.all<{ e: string | null; s: string | null }>(
-        `SELECT error AS e, json_extract_string(metadata, '$.stack') AS s FROM logs WHERE ts >= ? AND ts < ? AND ${cond.sql} AND is_failure LIMIT 20`,
-        [new Date(rec.anomaly.window.from), new Date(rec.anomaly.window.to), ...cond.params],
-      );
-      for (const r of rows) texts.push(r.e ?? '', r.s ?? '');
+      texts.push(...(await anomalyErrorTexts(await getLogIndex(app), rec.anomaly)));
     } else if (input.time) {
       onset = parseTimeBound(input.time, 'time');
     } else {

@@ -1,4 +1,6 @@
 import { gitLog } from '../git/inspect.js';
+import type { LogQueryable } from '../logs/columns.js';
+import { subjectSql, type Anomaly } from './detect.js';
 import { GitRunner } from '../git/runner.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
 
@@ -20,6 +22,16 @@ export interface Suspect {
 }
 
 const FILE_REF = /((?:[\w.@-]+\/)*[\w.@-]+\.(?:[cm]?[jt]sx?|py|go|rs|rb|java|kt|json))(?::(\d+))?(?::\d+)?/g;
+
+/** The error messages and stack traces of an anomaly's failing events: they name the files. */
+export async function anomalyErrorTexts(logs: LogQueryable, anomaly: Pick<Anomaly, 'rule' | 'subject' | 'window'>): Promise<string[]> {
+  const cond = subjectSql(anomaly);
+  const rows = await logs.all<{ e: string | null; s: string | null }>(
+    `SELECT error AS e, json_extract_string(metadata, '$.stack') AS s FROM logs WHERE ts >= ? AND ts < ? AND ${cond.sql} AND is_failure LIMIT 20`,
+    [new Date(anomaly.window.from), new Date(anomaly.window.to), ...cond.params],
+  );
+  return rows.flatMap((r) => [r.e ?? '', r.s ?? '']).filter(Boolean);
+}
 
 /** Files (and lines) named in error texts and stack traces. */
 export function filesNamed(texts: readonly string[]): Array<{ file: string; line: number | null }> {
