@@ -8,3 +8,5 @@ export { loadConfig, type ResolvedConfig, type LoadConfigOptions } from './confi
 export { configFileSchema, type ConfigFile } from './config/schema.js';
 export * from './core/errors.js';
 export { VERSION } from './version.js';
+export { launchSession, createSessionDeps, type LaunchOptions } from './core/session/launch.js';
+export { runSession, type LaunchSessionOptions, type LaunchSessionResult, type SessionEvent, type SessionOutcome, type SessionDeps } from './core/session/launcher.js';

@@ -10,6 +10,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerQueryCommands } from './commands/query.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSessionCommand } from './commands/session.js';
 import { registerStatusCommand } from './commands/status.js';
 
 /** Exit codes: 0 ok, 1 failure, 2 usage error. */
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerAnomalyCommands(program);
   registerApprovalCommands(program);
   registerInitCommand(program);
+  registerSessionCommand(program);
   registerDemoCommand(program);
   return program;
 }

@@ -31,7 +31,7 @@ export interface LoadConfigOptions {
 }
 
 // Variables that are not configuration keys (secrets and pointers).
-const RESERVED_ENV = new Set(['SELFSCOPE_TOKEN', 'SELFSCOPE_CONFIG', 'SELFSCOPE_WEBHOOK_URL']);
+const RESERVED_ENV = new Set(['SELFSCOPE_TOKEN', 'SELFSCOPE_CONFIG', 'SELFSCOPE_WEBHOOK_URL', 'SELFSCOPE_HOOK_LAUNCH']);
 
 type Tree = Record<string, unknown>;
 

@@ -1,8 +1,6 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { execa } from 'execa';
 import type { ConfigFile } from '../../config/schema.js';
-import { appendAudit, readAudit } from '../audit/audit-log.js';
+import { appendAudit } from '../audit/audit-log.js';
 import type { Logger } from '../logger.js';
 import type { LogIndex } from '../logs/log-index.js';
 import { parseDuration } from '../logs/query.js';
@@ -11,6 +9,7 @@ import { sanitizeUntrusted } from '../text/bounded.js';
 import { redactSecrets } from '../text/secrets.js';
 import { detectAnomalies, type Anomaly } from './detect.js';
 import { updateAnomalyState } from './state.js';
+import { budgetUsed, HOOK_LAUNCH_ENV, isDevModePaused } from '../session/budget.js';
 
 /**
  * `selfscope watch`: runs the rules continuously and raises the alarm for each anomaly
@@ -95,26 +94,13 @@ export class Watcher {
     return StateStore.inStateDir(this.deps.config.stateDirPath);
   }
 
-  async isPaused(): Promise<boolean> {
-    if (this.deps.config.watch.paused) return true;
-    return fs.access(path.join(this.deps.config.stateDirPath, 'paused')).then(
-      () => true,
-      () => false,
-    );
+  isPaused(): Promise<boolean> {
+    return isDevModePaused(this.deps.config);
   }
 
   /** Launches and dollars spent today (UTC), from the audit log. */
-  async budgetUsed(): Promise<{ launches: number; usd: number }> {
-    const today = this.now().toISOString().slice(0, 10);
-    let launches = 0;
-    let usd = 0;
-    for (const line of await readAudit(this.deps.config.stateDirPath)) {
-      if (!String(line['ts'] ?? '').startsWith(today)) continue;
-      if (line['kind'] === 'selfscope_watch' && line['event'] === 'hook_launched') launches++;
-      // Sessions the launcher ran record their model cost in usd_cost.
-      if (line['kind'] === 'selfscope_session') usd += Number(line['usd_cost'] ?? 0);
-    }
-    return { launches, usd };
+  budgetUsed(): Promise<{ launches: number; usd: number }> {
+    return budgetUsed(this.deps.config.stateDirPath, this.now());
   }
 
   /** One evaluation; returns the notifications it sent. Cheap when nothing changed. */
@@ -220,7 +206,7 @@ export class Watcher {
       input: JSON.stringify({ change, anomaly }),
       timeout: this.deps.config.watch.hookTimeoutS * 1000,
       reject: false,
-      env: this.deps.env ?? { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' },
+      env: { ...(this.deps.env ?? { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' }), [HOOK_LAUNCH_ENV]: anomaly.id },
       extendEnv: false,
       stdout: 'ignore',
       stderr: 'pipe',

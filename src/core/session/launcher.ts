@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -28,6 +29,8 @@ export interface LaunchSessionOptions {
   signal?: AbortSignal;
   /** Extra agent arguments (model, permission mode...). */
   agentArgs?: string[];
+  /** The anomaly id when the watcher's hook started this session (its launch is counted already). */
+  hookLaunch?: string;
 }
 
 export type SessionOutcome = 'completed' | 'failed' | 'timeout' | 'cancelled';
@@ -51,7 +54,7 @@ export interface SessionDeps {
   /** Dev mode: while true, no session starts. */
   isPaused(): Promise<boolean>;
   /** Refuses (throws PolicyError) when today's launches or dollars are spent. */
-  checkBudget(): Promise<void>;
+  checkBudget(alreadyCounted: boolean): Promise<void>;
   createWorktree(name: string): Promise<{ branch: string; worktree: string }>;
   /** How the agent starts selfscope: the built CLI, serving `repo`. */
   server: McpServerLaunch;
@@ -63,6 +66,23 @@ export interface SessionDeps {
 }
 
 const MAX_TIMEOUT_S = 4 * 3600;
+
+const INSTALL_HINT: Record<AgentKind, string> = {
+  'claude-code': 'Install Claude Code (npm i -g @anthropic-ai/claude-code) or put "claude" on the PATH selfscope runs with, then try again.',
+  codex: 'Install Codex (npm i -g @openai/codex) or put "codex" on the PATH selfscope runs with, then try again.',
+};
+
+/** Whether `command` is an executable file in one of PATH's directories. */
+async function onPath(command: string, searchPath: string): Promise<boolean> {
+  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
+    const ok = await fs.access(path.join(dir, command), fsConstants.X_OK).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return true;
+  }
+  return false;
+}
 
 function branchNameFor(options: LaunchSessionOptions): string {
   const words = (options.anomalyId ? `fix-${options.anomalyId}` : options.task)
@@ -80,7 +100,7 @@ function branchNameFor(options: LaunchSessionOptions): string {
  * investigate playbook. Enforces dev mode, the daily budget and the timeout, streams
  * progress, records the session in the audit log, and returns what came of it.
  */
-export async function launchSession(options: LaunchSessionOptions, deps: SessionDeps): Promise<LaunchSessionResult> {
+export async function runSession(options: LaunchSessionOptions, deps: SessionDeps): Promise<LaunchSessionResult> {
   if (!options.task.trim() && !options.anomalyId) {
     throw new UserInputError('A session needs a task or an anomaly id.', { hint: 'Pass --task "what the user said" or --anomaly ID.' });
   }
@@ -89,7 +109,7 @@ export async function launchSession(options: LaunchSessionOptions, deps: Session
     throw new UserInputError(`The timeout must be between 1 and ${MAX_TIMEOUT_S} seconds.`, { hint: 'Pass --timeout 1800 for half an hour.' });
   }
   const sessionId = `ses-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
-  const auditBase = { session_id: sessionId, agent: options.agent, anomaly_id: options.anomalyId ?? null, requested_by: options.requestedBy ?? null };
+  const auditBase = { session_id: sessionId, agent: options.agent, anomaly_id: options.anomalyId ?? null, requested_by: options.requestedBy ?? null, ...(options.hookLaunch ? { hook_launch: options.hookLaunch } : {}) };
 
   if (await deps.isPaused()) {
     await deps.audit('session_refused', 'paused', auditBase);
@@ -98,10 +118,17 @@ export async function launchSession(options: LaunchSessionOptions, deps: Session
     });
   }
   try {
-    await deps.checkBudget();
+    await deps.checkBudget(options.hookLaunch !== undefined);
   } catch (error) {
     await deps.audit('session_refused', 'budget', auditBase);
     throw error;
+  }
+
+  // Before anything is created: a missing agent leaves no branch or worktree behind.
+  const agentBinary = options.agent === 'claude-code' ? 'claude' : 'codex';
+  if (!(await onPath(agentBinary, deps.env['PATH'] ?? ''))) {
+    await deps.audit('session_refused', 'agent_missing', auditBase);
+    throw new ConfigurationError(`The ${options.agent} command "${agentBinary}" was not found on PATH.`, { hint: INSTALL_HINT[options.agent] });
   }
 
   const { branch, worktree } = await deps.createWorktree(branchNameFor(options));
@@ -138,7 +165,7 @@ export async function launchSession(options: LaunchSessionOptions, deps: Session
       buffer: { stdout: false, stderr: true },
     });
   } catch (error) {
-    throw new ConfigurationError(`Could not start ${command}.`, { cause: error, hint: `Install ${options.agent === 'claude-code' ? 'Claude Code (npm i -g @anthropic-ai/claude-code)' : 'Codex (npm i -g @openai/codex)'} and make sure it is on PATH.` });
+    throw new ConfigurationError(`Could not start ${command}.`, { cause: error, hint: INSTALL_HINT[options.agent] });
   }
 
   let summary = '';
@@ -169,9 +196,7 @@ export async function launchSession(options: LaunchSessionOptions, deps: Session
   const spawnFailed = (result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String((result as { originalMessage?: string }).originalMessage ?? ''));
   if (spawnFailed) {
     await deps.audit('session_finished', 'agent_missing', { ...auditBase, branch, worktree });
-    throw new ConfigurationError(`The ${options.agent} command "${command}" was not found on PATH.`, {
-      hint: `Install ${options.agent === 'claude-code' ? 'Claude Code (npm i -g @anthropic-ai/claude-code)' : 'Codex (npm i -g @openai/codex)'} or put it on PATH, then try again.`,
-    });
+    throw new ConfigurationError(`The ${options.agent} command "${command}" was not found on PATH.`, { hint: INSTALL_HINT[options.agent] });
   }
   const outcome: SessionOutcome = result.timedOut ? 'timeout' : result.isCanceled ? 'cancelled' : result.exitCode === 0 && !sawError ? 'completed' : 'failed';
   const pr = await deps.findPullRequest(branch).catch(() => null);
