@@ -163,7 +163,8 @@ function registerPrompt(server: McpServer, app: AppContext, prompt: AnyPromptDef
   const argsSchema: Record<string, z.ZodType<string | undefined>> = {};
   for (const [name, schema] of Object.entries(prompt.argsSchema as Record<string, z.ZodType<string | undefined>>)) {
     const completer = prompt.complete?.[name];
-    argsSchema[name] = completer ? (completable(schema, (value) => completer(String(value ?? ""), { app }).catch(() => [])) as never) : schema;
+    // completable() marks the schema object itself: each server (one per HTTP session) marks its own copy.
+    argsSchema[name] = completer ? (completable(schema.clone(), (value) => completer(String(value ?? ''), { app }).catch(() => [])) as never) : schema;
   }
   server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: argsSchema as never }, (async (args: Record<string, string | undefined>) => {
     try {

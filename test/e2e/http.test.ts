@@ -142,6 +142,11 @@ describe('selfscope serve --http', () => {
       const ids = [(a as unknown as { _transport: StreamableHTTPClientTransport })._transport.sessionId, (b as unknown as { _transport: StreamableHTTPClientTransport })._transport.sessionId];
       expect(ids[0]).toBeTruthy();
       expect(ids[0]).not.toBe(ids[1]);
+      // Each session's server has its own prompts with working completions.
+      for (const c of [a, b]) {
+        expect((await c.listPrompts()).prompts.map((p) => p.name)).toContain('self_audit');
+        expect((await c.complete({ ref: { type: 'ref/prompt', name: 'self_audit' }, argument: { name: 'period', value: '7' } })).completion.values).toEqual(['7d']);
+      }
     } finally {
       await a.close();
       await b.close();
