@@ -33,7 +33,7 @@ export async function mergePullRequest(req: MergeRequest): Promise<MergeOutcome>
   const git = new GitRunner(req.repo);
   const coords = await repoCoordinates(git, req.config);
   if (!coords) throw new ConfigurationError('No GitHub repository is configured.', { hint: 'Set github.owner and github.repo, or use a GitHub remote.' });
-  const gh = octokit(req.config.github, token);
+  const gh = await octokit(req.config.github, token);
   const n = req.number;
   let pr;
   try {

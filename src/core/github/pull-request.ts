@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import type { ConfigFile } from '../../config/schema.js';
 import { verificationFor } from '../checks/attestation.js';
 import { UpstreamError, UserInputError } from '../errors.js';
@@ -70,7 +70,9 @@ export function githubError(error: unknown, action: string, token: string | null
   return new UpstreamError(message, { hint, details: { status: status ?? null } });
 }
 
-export function octokit(config: ConfigFile['github'], token: string): Octokit {
+/** Loaded on first use: only pull requests and merges need it. */
+export async function octokit(config: ConfigFile['github'], token: string): Promise<Octokit> {
+  const { Octokit } = await import('@octokit/rest');
   return new Octokit({ auth: token, baseUrl: config.apiUrl, userAgent: 'selfscope', request: { retries: 0 } });
 }
 
@@ -182,7 +184,7 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
     return { kind: 'local_proposal', number: null, url: null, updated: false, pushed, proposal_dir: dir, branch, head, tree };
   }
 
-  const gh = octokit(config.github, token);
+  const gh = await octokit(config.github, token);
   try {
     const marker = options.evidence.anomaly_id ? `<!-- selfscope:anomaly=${options.evidence.anomaly_id} -->` : null;
     if (marker) {

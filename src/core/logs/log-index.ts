@@ -3,7 +3,8 @@ import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckDB, loadDuckDB } from '../state/duckdb.js';
 import type { ConfigFile } from '../../config/schema.js';
 import { ConfigurationError, UserInputError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -592,6 +593,7 @@ export class LogIndex implements LogQueryable {
 }
 
 async function createInstance(file: string, options: LogIndexOptions): Promise<DuckDBInstance> {
+  const { DuckDBInstance } = await loadDuckDB();
   return DuckDBInstance.create(file, {
     threads: String(options.limits.threads),
     memory_limit: options.limits.memoryLimit,
@@ -701,7 +703,7 @@ function globBase(glob: string): string {
 }
 
 function toDuckValue(value: unknown): unknown {
-  if (value instanceof Date) return new DuckDBTimestampValue(BigInt(value.getTime()) * 1000n);
+  if (value instanceof Date) return new (duckDB().DuckDBTimestampValue)(BigInt(value.getTime()) * 1000n);
   return value;
 }
 
@@ -710,7 +712,7 @@ function appendRow(a: DuckDBAppender, id: string, file: string, offset: number, 
   a.appendVarchar(id);
   a.appendVarchar(file);
   a.appendBigInt(BigInt(offset));
-  a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(r.ts)) * 1000n));
+  a.appendTimestamp(new (duckDB().DuckDBTimestampValue)(BigInt(Math.round(r.ts)) * 1000n));
   text(r.level);
   text(r.kind);
   text(r.event);

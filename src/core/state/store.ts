@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { loadDuckDB } from './duckdb.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConflictError } from '../errors.js';
@@ -53,6 +54,7 @@ export class StateStore {
     let delay = 10;
     for (;;) {
       try {
+        const { DuckDBInstance } = await loadDuckDB();
         return await DuckDBInstance.create(this.file, {
           threads: '1',
           memory_limit: this.options.memoryLimit ?? '128MB',
