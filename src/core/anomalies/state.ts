@@ -1,3 +1,4 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { StateStore } from '../state/store.js';
 import type { Anomaly, Severity } from './detect.js';
 
@@ -71,20 +72,7 @@ export async function updateAnomalyState(stateDirPath: string, fired: Anomaly[],
         changes.resolved.push(resolved);
       }
     }
-    if (save.length) {
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        for (const rec of save) {
-          const stmt = await conn.prepare('INSERT OR REPLACE INTO anomalies VALUES ($1, $2, $3::TIMESTAMP, $4)');
-          stmt.bind([rec.id, rec.status, rec.last_fired, JSON.stringify(rec)]);
-          await stmt.run();
-        }
-        await conn.run('COMMIT');
-      } catch (error) {
-        await conn.run('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    }
+    await saveRecords(conn, save, 'replace');
     return changes;
   });
 }
@@ -94,20 +82,27 @@ export async function recordPastAnomalies(stateDirPath: string, found: Anomaly[]
   if (!found.length) return;
   await StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
     const when = at.toISOString();
-    await conn.run('BEGIN TRANSACTION');
-    try {
-      for (const a of found) {
-        const rec: AnomalyRecord = { id: a.id, rule: a.rule, status: 'past', severity: a.severity, summary: a.summary, first_seen: when, last_fired: when, resolved_at: null, anomaly: a, history: [] };
-        const stmt = await conn.prepare('INSERT INTO anomalies VALUES ($1, $2, $3::TIMESTAMP, $4) ON CONFLICT DO NOTHING');
-        stmt.bind([rec.id, rec.status, rec.last_fired, JSON.stringify(rec)]);
-        await stmt.run();
-      }
-      await conn.run('COMMIT');
-    } catch (error) {
-      await conn.run('ROLLBACK').catch(() => {});
-      throw error;
-    }
+    const records = found.map((a): AnomalyRecord => ({ id: a.id, rule: a.rule, status: 'past', severity: a.severity, summary: a.summary, first_seen: when, last_fired: when, resolved_at: null, anomaly: a, history: [] }));
+    await saveRecords(conn, records, 'keep');
   });
+}
+
+/** Writes records in one transaction; `keep` leaves an existing record of the same id alone. */
+async function saveRecords(conn: DuckDBConnection, records: AnomalyRecord[], onConflict: 'replace' | 'keep'): Promise<void> {
+  if (!records.length) return;
+  const sql = onConflict === 'replace' ? 'INSERT OR REPLACE INTO anomalies VALUES ($1, $2, $3::TIMESTAMP, $4)' : 'INSERT INTO anomalies VALUES ($1, $2, $3::TIMESTAMP, $4) ON CONFLICT DO NOTHING';
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    for (const rec of records) {
+      const stmt = await conn.prepare(sql);
+      stmt.bind([rec.id, rec.status, rec.last_fired, JSON.stringify(rec)]);
+      await stmt.run();
+    }
+    await conn.run('COMMIT');
+  } catch (error) {
+    await conn.run('ROLLBACK').catch(() => {});
+    throw error;
+  }
 }
 
 export async function listAnomalies(stateDirPath: string, status: 'open' | 'resolved' | 'past' | 'all' = 'open', limit = 50): Promise<AnomalyRecord[]> {
