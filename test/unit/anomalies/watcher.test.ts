@@ -91,7 +91,7 @@ describe('selfscope watch', () => {
   it('runs the hook with the anomaly as JSON on stdin, but not while paused, nor past the budget', async () => {
     const out = path.join(os.tmpdir(), `selfscope-hook-${process.pid}-${Date.now()}.json`);
     cleanups.push(() => fs.rm(out, { force: true }));
-    const hookCmd = [process.execPath, '-e', `let s='';process.stdin.on('data',d=>s+=d).on('end',()=>require('fs').appendFileSync(${JSON.stringify(out)}, s + '\\n'))`];
+    const hookCmd = [process.execPath, '-e', `let s='';process.stdin.on('data',d=>s+=d).on('end',()=>require('fs').appendFileSync(${JSON.stringify(out)}, JSON.stringify({ stdin: JSON.parse(s), launch: process.env.SELFSCOPE_HOOK_LAUNCH }) + '\\n'))`];
 
     const paused = await setup(incident('music_queue_add', NOW - 9 * 60_000, true), { hook: hookCmd });
     await fs.mkdir(paused.config.stateDirPath, { recursive: true });
@@ -104,9 +104,11 @@ describe('selfscope watch', () => {
     const sent = await new Watcher({ index: live.index, config: live.config, logger: silentLogger, emit: () => {} }).tick();
     expect(sent.map((n) => n.hook)).toContain('launched');
     expect(sent.filter((n) => n.hook === 'launched')).toHaveLength(1);
-    const received = JSON.parse((await fs.readFile(out, 'utf8')).split('\n')[0]!) as { change: string; anomaly: { id: string } };
-    expect(received.change).toBe('opened');
-    expect(received.anomaly.id).toMatch(/^an-/);
+    const received = JSON.parse((await fs.readFile(out, 'utf8')).split('\n')[0]!) as { stdin: { change: string; anomaly: { id: string } }; launch: string };
+    expect(received.stdin.change).toBe('opened');
+    expect(received.stdin.anomaly.id).toMatch(/^an-/);
+    // The hook's environment names the anomaly: `selfscope session` started by it fixes that one.
+    expect(received.launch).toBe(received.stdin.anomaly.id);
     // Over the daily budget (one launch) everything else is skipped.
     expect(sent.filter((n) => n.hook === 'skipped: budget').length).toBe(sent.length - 1);
 
