@@ -4,6 +4,9 @@
  */
 export type AgentKind = 'claude-code' | 'codex';
 
+/** The executable each agent is started as. */
+export const AGENT_BINARY: Record<AgentKind, string> = { 'claude-code': 'claude', codex: 'codex' };
+
 export interface McpServerLaunch {
   command: string;
   args: string[];
@@ -32,7 +35,7 @@ export interface AgentCommandInput {
 export function agentCommand(input: AgentCommandInput): { command: string; args: string[] } {
   if (input.agent === 'claude-code') {
     return {
-      command: 'claude',
+      command: AGENT_BINARY['claude-code'],
       args: [
         '-p',
         input.prompt,
@@ -56,7 +59,7 @@ export function agentCommand(input: AgentCommandInput): { command: string; args:
     ...Object.entries(input.server.env ?? {}).map(([k, v]) => `mcp_servers.selfscope.env.${k}=${tomlString(v)}`),
   ];
   return {
-    command: 'codex',
+    command: AGENT_BINARY.codex,
     args: ['exec', '--json', '--cd', input.worktree, '--sandbox', 'workspace-write', ...overrides.flatMap((o) => ['-c', o]), ...(input.extraArgs ?? []), '--', input.prompt],
   };
 }

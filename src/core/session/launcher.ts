@@ -6,7 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import { ConfigurationError, PolicyError, UserInputError } from '../errors.js';
 import { fixAnomalyPlaybook, investigatePlaybook } from '../playbooks/playbooks.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
-import { agentCommand, claudeMcpConfig, parseAgentEvent, type AgentEvent, type AgentKind, type McpServerLaunch } from './agent-command.js';
+import { AGENT_BINARY, agentCommand, claudeMcpConfig, parseAgentEvent, type AgentEvent, type AgentKind, type McpServerLaunch } from './agent-command.js';
 
 export interface SessionEvent {
   at: string;
@@ -125,7 +125,7 @@ export async function runSession(options: LaunchSessionOptions, deps: SessionDep
   }
 
   // Before anything is created: a missing agent leaves no branch or worktree behind.
-  const agentBinary = options.agent === 'claude-code' ? 'claude' : 'codex';
+  const agentBinary = AGENT_BINARY[options.agent];
   if (!(await onPath(agentBinary, deps.env['PATH'] ?? ''))) {
     await deps.audit('session_refused', 'agent_missing', auditBase);
     throw new ConfigurationError(`The ${options.agent} command "${agentBinary}" was not found on PATH.`, { hint: INSTALL_HINT[options.agent] });
