@@ -165,7 +165,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         `The loop ran in ${((Date.now() - started) / 1000).toFixed(1)} s. Point your own client at selfscope in a repository:`,
         `  Claude Code:     claude mcp add selfscope -- node ${cli} serve   (in the repository; or selfscope init writes .mcp.json)`,
         `  Codex:           selfscope init prints the [mcp_servers.selfscope] block for ~/.codex/config.toml`,
-        `  MCP Inspector:   npx @modelcontextprotocol/inspector node ${cli} serve --repo <repository>`,
+        `  MCP Inspector:   npx @modelcontextprotocol/inspector@0.16.8 node ${cli} serve --repo <repository>`,
         options.keep ? `  This example:    ${dir} (kept; serve it with --repo ${dir})` : '  Run with --keep to keep this example repository and serve it yourself.',
         '',
       ].join('\n'),
