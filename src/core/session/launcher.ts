@@ -6,6 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import { ConfigurationError, PolicyError, UserInputError } from '../errors.js';
 import { fixAnomalyPlaybook, investigatePlaybook } from '../playbooks/playbooks.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
+import { pauseFile } from './budget.js';
 import { AGENT_BINARY, agentCommand, claudeMcpConfig, parseAgentEvent, type AgentEvent, type AgentKind, type McpServerLaunch } from './agent-command.js';
 
 export interface SessionEvent {
@@ -114,7 +115,7 @@ export async function runSession(options: LaunchSessionOptions, deps: SessionDep
   if (await deps.isPaused()) {
     await deps.audit('session_refused', 'paused', auditBase);
     throw new PolicyError('Dev mode is on: selfscope starts no self-improvement session while a person is developing.', {
-      hint: `Remove ${path.join(deps.stateDirPath, 'paused')} (or set watch.paused to false) to resume.`,
+      hint: `Remove ${pauseFile(deps.stateDirPath)} (or set watch.paused to false) to resume.`,
     });
   }
   try {
