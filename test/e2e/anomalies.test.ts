@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBotFixture, LOG_END_OFFSET_MS, type BotFixture } from '../../src/cli/demo/bot-fixture.js';
 import { connectStdio, PACKAGE_ROOT, type StdioSession } from '../helpers/mcp-client.js';
 
-const textOf = (r: { contents: Array<{ text?: unknown }> }) => String(r.contents[0]?.text ?? '');
+const textOf = (r: { contents: Array<Record<string, unknown>> }) => String(r.contents[0]?.['text'] ?? '');
 
 describe('anomalies over stdio', () => {
   let dir: string;
