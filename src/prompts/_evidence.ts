@@ -1,5 +1,5 @@
 import { listAnomalies, type AnomalyRecord } from '../core/anomalies/state.js';
-import { readAudit } from '../core/audit/audit-log.js';
+import { readPullRequestRecords } from '../core/audit/audit-log.js';
 import { UserInputError } from '../core/errors.js';
 import { aggregate, parseDuration, timeline, TIMELINE_KEYS, type LogFilters } from '../core/logs/query.js';
 import { sanitizeUntrusted } from '../core/text/bounded.js';
@@ -71,19 +71,9 @@ export async function exampleTimeline(app: AppContext, fingerprint: string): Pro
 
 /** Pull requests selfscope opened in the period that no merge has followed. */
 export async function waitingPullRequests(app: AppContext, sinceMs: number): Promise<string[]> {
-  const entries = await readAudit(app.config.stateDirPath);
-  const merged = new Set<string>();
-  const opened = new Map<string, string>();
-  for (const e of entries) {
-    const meta = (e['metadata'] ?? {}) as Record<string, unknown>;
-    const result = (meta['result'] ?? {}) as Record<string, unknown>;
-    if (Date.parse(String(e['ts'])) < sinceMs || e['level'] === 'error') continue;
-    const branch = String(result['branch'] ?? '');
-    // GitHub pull requests are known by number (merges name only the number); local proposals by branch.
-    const key = typeof result['number'] === 'number' ? `#${result['number']}` : branch;
-    if (e['event'] === 'git_pr_create' && key) opened.set(key, `${key === branch ? '' : `${key} `}${branch}: ${result['url'] ?? result['proposal_dir'] ?? 'local proposal'}`);
-    if (e['event'] === 'git_pr_merge' && result['merged'] === true) merged.add(key);
-  }
+  const records = (await readPullRequestRecords(app.config.stateDirPath)).filter((r) => Date.parse(r.ts) >= sinceMs);
+  const merged = new Set(records.filter((r) => r.change === 'merged').map((r) => r.key));
+  const opened = new Map(records.filter((r) => r.change === 'opened').map((r) => [r.key, `${r.number !== null ? `${r.key} ` : ''}${r.branch ?? ''}: ${r.url ?? r.proposal_dir ?? 'local proposal'}`]));
   return [...opened.entries()].filter(([key]) => !merged.has(key)).map(([, line]) => line);
 }
 

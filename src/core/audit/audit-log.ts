@@ -75,3 +75,39 @@ export async function readAudit(stateDirPath: string): Promise<Array<Record<stri
   }
   return out;
 }
+
+/** A pull request opened, or merged, by the git tools, as their audit entries record it. */
+export interface PullRequestRecord {
+  ts: string;
+  change: 'opened' | 'merged';
+  /** `#<number>` for a GitHub pull request (merges name only the number), else the branch (a local proposal). */
+  key: string;
+  branch: string | null;
+  number: number | null;
+  url: string | null;
+  proposal_dir: string | null;
+}
+
+/** Successful git_pr_create and git_pr_merge calls, oldest first. */
+export async function readPullRequestRecords(stateDirPath: string): Promise<PullRequestRecord[]> {
+  const out: PullRequestRecord[] = [];
+  for (const e of await readAudit(stateDirPath)) {
+    if (e['level'] === 'error' || (e['event'] !== 'git_pr_create' && e['event'] !== 'git_pr_merge')) continue;
+    const result = (((e['metadata'] ?? {}) as Record<string, unknown>)['result'] ?? {}) as Record<string, unknown>;
+    if (e['event'] === 'git_pr_merge' && result['merged'] !== true) continue;
+    const branch = typeof result['branch'] === 'string' && result['branch'] ? result['branch'] : null;
+    const number = typeof result['number'] === 'number' ? result['number'] : null;
+    const key = number !== null ? `#${number}` : branch;
+    if (!key) continue;
+    out.push({
+      ts: String(e['ts']),
+      change: e['event'] === 'git_pr_create' ? 'opened' : 'merged',
+      key,
+      branch,
+      number,
+      url: typeof result['url'] === 'string' ? result['url'] : null,
+      proposal_dir: typeof result['proposal_dir'] === 'string' ? result['proposal_dir'] : null,
+    });
+  }
+  return out;
+}

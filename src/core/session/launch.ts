@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
-import { appendAudit, readAudit } from '../audit/audit-log.js';
+import { appendAudit, readPullRequestRecords } from '../audit/audit-log.js';
 import { createBranchWorktree } from '../git/branch.js';
 import { checkBudget, isDevModePaused } from './budget.js';
 import { runSession, type LaunchSessionOptions, type LaunchSessionResult, type SessionDeps } from './launcher.js';
@@ -53,13 +53,8 @@ export function createSessionDeps(config: ResolvedConfig, options: { env?: NodeJ
         ...(typeof metadata['requested_by'] === 'string' ? { user_id: metadata['requested_by'] } : {}),
       }),
     findPullRequest: async (branch) => {
-      let found: LaunchSessionResult['pr'] = null;
-      for (const line of await readAudit(config.stateDirPath)) {
-        const result = ((line['metadata'] ?? {}) as Record<string, unknown>)['result'] as Record<string, unknown> | undefined;
-        if (line['event'] !== 'git_pr_create' || line['level'] === 'error' || result?.['branch'] !== branch) continue;
-        found = { url: (result['url'] as string | null) ?? null, number: (result['number'] as number | null) ?? null, local_proposal: (result['proposal_dir'] as string | null) ?? null };
-      }
-      return found;
+      const opened = (await readPullRequestRecords(config.stateDirPath)).filter((r) => r.change === 'opened' && r.branch === branch).at(-1);
+      return opened ? { url: opened.url, number: opened.number, local_proposal: opened.proposal_dir } : null;
     },
     env: agentEnvironment(env),
   };
