@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    globalSetup: ['test/setup/private-state.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
     // Real git, DuckDB and child processes: two cores, so keep the pool small.
     pool: 'forks',
     maxWorkers: 2,

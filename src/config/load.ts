@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../core/errors.js';
@@ -15,6 +17,8 @@ export interface ResolvedConfig extends Omit<ConfigFile, 'repo' | '$schema'> {
   repo: string;
   /** Absolute state directory. */
   stateDirPath: string;
+  /** Absolute private directory: keys, signed records, approvals, audit log (outside the repository). */
+  privateDirPath: string;
   /** The configuration file read, if any. */
   configFile: string | null;
   /** Source of each leaf value, keyed by dotted path. */
@@ -182,5 +186,48 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
   sources['repo'] = explicitRepo !== undefined ? (fromFlags['repo'] !== undefined ? 'flag' : 'env') : repoFromFile !== undefined ? 'file' : 'detected';
 
   const stateDirPath = path.resolve(repo, rest.stateDir);
-  return { ...rest, repo, stateDirPath, configFile, sources };
+  const privateDirPath = await resolvePrivateDir(repo, rest.privateDir, env);
+  sources['privateDir'] = hasPath(fromFlags, 'privateDir') ? 'flag' : hasPath(fromEnv, 'privateDir') ? 'env' : hasPath(fromFile, 'privateDir') ? 'file' : 'default';
+  return { ...rest, repo, stateDirPath, privateDirPath, configFile, sources };
+}
+
+/**
+ * Where the private state lives: outside the repository, so that nothing an agent can edit
+ * or run from its worktree (tests, a sandboxed shell) reaches the key that signs records.
+ * One directory per repository, named after its real path.
+ */
+async function resolvePrivateDir(repo: string, configured: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
+  const realRepo = await fs.realpath(repo).catch(() => path.resolve(repo));
+  let dir: string;
+  if (configured !== undefined) {
+    dir = configured.startsWith('~/') ? path.join(os.homedir(), configured.slice(2)) : path.resolve(repo, configured);
+  } else {
+    const base = env['XDG_STATE_HOME'] && path.isAbsolute(env['XDG_STATE_HOME']) ? env['XDG_STATE_HOME'] : path.join(os.homedir(), '.local', 'state');
+    const slug = path.basename(realRepo).replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 40) || 'repo';
+    dir = path.join(base, 'selfscope', `${slug}-${createHash('sha256').update(realRepo).digest('hex').slice(0, 12)}`);
+  }
+  const realDir = await realPathOfNearest(dir);
+  const rel = path.relative(realRepo, realDir);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+    throw new ConfigurationError(`privateDir (${dir}) is inside the repository.`, {
+      hint: 'The private state (record key, approvals) must live outside the repository, where no worktree or test can reach it: remove privateDir, or point it outside (e.g. ~/.local/state/selfscope/<name>).',
+    });
+  }
+  return dir;
+}
+
+/** The real path of `p`, or of its nearest existing ancestor joined with the rest. */
+async function realPathOfNearest(p: string): Promise<string> {
+  const rest: string[] = [];
+  let current = path.resolve(p);
+  for (;;) {
+    try {
+      return path.join(await fs.realpath(current), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) return path.resolve(p);
+      rest.push(path.basename(current));
+      current = parent;
+    }
+  }
 }

@@ -18,6 +18,8 @@ export async function git(cwd: string, args: string[]): Promise<string> {
 
 export interface TempRepo {
   dir: string;
+  /** A private directory outside the repository (as selfscope's privateDir), removed with it. */
+  privateDir: string;
   cleanup(): Promise<void>;
 }
 
@@ -32,5 +34,13 @@ export async function createTempRepo(options: { files?: Record<string, string> }
   }
   await git(dir, ['add', '-A']);
   await git(dir, ['commit', '-q', '-m', 'initial']);
-  return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+  const privateDir = `${dir}.private`;
+  return {
+    dir,
+    privateDir,
+    cleanup: async () => {
+      await fs.rm(dir, { recursive: true, force: true });
+      await fs.rm(privateDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -21,15 +21,15 @@ export function registerConfigCommand(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const config = await resolveCliConfig(global);
-      const { sources, configFile, stateDirPath, ...values } = config;
+      const { sources, configFile, stateDirPath, privateDirPath, ...values } = config;
       const flat: Record<string, unknown> = {};
       flatten(values, '', flat);
       for (const key of Object.keys(flat)) if (SECRET_KEYS.has(key) && flat[key] !== undefined) flat[key] = '[set, hidden]';
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ configFile, stateDir: stateDirPath, values: flat, sources }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ configFile, stateDir: stateDirPath, privateDir: privateDirPath, values: flat, sources }, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`configuration file: ${configFile ?? '(none: defaults)'}\nstate directory:    ${stateDirPath}\n\n`);
+      process.stdout.write(`configuration file: ${configFile ?? '(none: defaults)'}\nstate directory:    ${stateDirPath}\nprivate directory:  ${privateDirPath}\n\n`);
       const rows = Object.entries(flat).map(([key, value]) => [key, JSON.stringify(value) ?? '', sources[key] ?? 'default']);
       process.stdout.write(`${renderTable(['key', 'value', 'source'], rows, 100)}\n`);
     });

@@ -32,8 +32,8 @@ const SCHEMA = ['CREATE TABLE IF NOT EXISTS anomalies (id VARCHAR PRIMARY KEY, s
 const RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 const MAX_HISTORY = 50;
 
-export async function updateAnomalyState(stateDirPath: string, fired: Anomaly[], at: Date, quietMs: number): Promise<StateChanges> {
-  return StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
+export async function updateAnomalyState(privateDirPath: string, fired: Anomaly[], at: Date, quietMs: number): Promise<StateChanges> {
+  return StateStore.inStateDir(privateDirPath).run('anomalies', SCHEMA, async (conn) => {
     // Ids are an- + hex (anomalyId), safe to list inline.
     const ids = fired.map((a) => a.id).filter((id) => /^an-[0-9a-f]+$/.test(id));
     const rows = (await conn.runAndReadAll(`SELECT record::VARCHAR AS record FROM anomalies WHERE status = 'open'${ids.length ? ` OR id IN (${ids.map((id) => `'${id}'`).join(', ')})` : ''}`)).getRowObjectsJS() as Array<{ record: string }>;
@@ -78,9 +78,9 @@ export async function updateAnomalyState(stateDirPath: string, fired: Anomaly[],
 }
 
 /** Keeps the anomalies of a past evaluation under their ids, without touching known ones. */
-export async function recordPastAnomalies(stateDirPath: string, found: Anomaly[], at: Date): Promise<void> {
+export async function recordPastAnomalies(privateDirPath: string, found: Anomaly[], at: Date): Promise<void> {
   if (!found.length) return;
-  await StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
+  await StateStore.inStateDir(privateDirPath).run('anomalies', SCHEMA, async (conn) => {
     const when = at.toISOString();
     const records = found.map((a): AnomalyRecord => ({ id: a.id, rule: a.rule, status: 'past', severity: a.severity, summary: a.summary, first_seen: when, last_fired: when, resolved_at: null, anomaly: a, history: [] }));
     await saveRecords(conn, records, 'keep');
@@ -105,16 +105,16 @@ async function saveRecords(conn: DuckDBConnection, records: AnomalyRecord[], onC
   }
 }
 
-export async function listAnomalies(stateDirPath: string, status: 'open' | 'resolved' | 'past' | 'all' = 'open', limit = 50): Promise<AnomalyRecord[]> {
-  return StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
+export async function listAnomalies(privateDirPath: string, status: 'open' | 'resolved' | 'past' | 'all' = 'open', limit = 50): Promise<AnomalyRecord[]> {
+  return StateStore.inStateDir(privateDirPath).run('anomalies', SCHEMA, async (conn) => {
     const where = status === 'all' ? '' : `WHERE status = '${status}'`;
     const rows = (await conn.runAndReadAll(`SELECT record::VARCHAR AS record FROM anomalies ${where} ORDER BY last_fired DESC LIMIT ${Math.floor(limit)}`)).getRowObjectsJS() as Array<{ record: string }>;
     return rows.map((r) => JSON.parse(r.record) as AnomalyRecord).sort((a, b) => RANK[b.severity] - RANK[a.severity]);
   });
 }
 
-export async function getAnomaly(stateDirPath: string, id: string): Promise<AnomalyRecord | null> {
-  return StateStore.inStateDir(stateDirPath).run('anomalies', SCHEMA, async (conn) => {
+export async function getAnomaly(privateDirPath: string, id: string): Promise<AnomalyRecord | null> {
+  return StateStore.inStateDir(privateDirPath).run('anomalies', SCHEMA, async (conn) => {
     const stmt = await conn.prepare('SELECT record::VARCHAR AS record FROM anomalies WHERE id = $1');
     stmt.bind([id]);
     const rows = (await stmt.runAndReadAll()).getRowObjectsJS() as Array<{ record: string }>;

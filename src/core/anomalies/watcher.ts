@@ -21,6 +21,7 @@ import { budgetUsed, HOOK_LAUNCH_ENV, isDevModePaused } from '../session/budget.
 
 export interface WatchConfig {
   stateDirPath: string;
+  privateDirPath: string;
   anomalies: ConfigFile['anomalies'];
   watch: ConfigFile['watch'];
 }
@@ -91,7 +92,7 @@ export class Watcher {
   }
 
   private store(): StateStore {
-    return StateStore.inStateDir(this.deps.config.stateDirPath);
+    return StateStore.inStateDir(this.deps.config.privateDirPath);
   }
 
   isPaused(): Promise<boolean> {
@@ -100,7 +101,7 @@ export class Watcher {
 
   /** Launches and dollars spent today (UTC), from the audit log. */
   budgetUsed(): Promise<{ launches: number; usd: number }> {
-    return budgetUsed(this.deps.config.stateDirPath, this.now());
+    return budgetUsed(this.deps.config.privateDirPath, this.now());
   }
 
   /** One evaluation; returns the notifications it sent. Cheap when nothing changed. */
@@ -113,7 +114,7 @@ export class Watcher {
     this.lastEvents = events;
     this.lastEvaluation = at.getTime();
     const anomalies = await detectAnomalies(index, { at, thresholds: config.anomalies });
-    const changes = await updateAnomalyState(config.stateDirPath, anomalies, at, parseDuration(config.anomalies.quietPeriod) ?? 1_800_000);
+    const changes = await updateAnomalyState(config.privateDirPath, anomalies, at, parseDuration(config.anomalies.quietPeriod) ?? 1_800_000);
     const candidates = [...changes.opened.map((a) => ({ a, change: 'opened' as const })), ...changes.escalated.map((a) => ({ a, change: 'escalated' as const }))];
     if (candidates.length === 0) return [];
 
@@ -166,7 +167,7 @@ export class Watcher {
       stmt.bind([note.anomaly_id, note.ts, note.severity]);
       await stmt.run();
     });
-    await appendAudit(this.deps.config.stateDirPath, { kind: 'selfscope_watch', event: 'anomaly_notified', tool: 'selfscope watch', outcome: `${note.change}: webhook ${note.webhook}, hook ${note.hook}`, details: { anomaly_id: note.anomaly_id, severity: note.severity } });
+    await appendAudit(this.deps.config.privateDirPath, { kind: 'selfscope_watch', event: 'anomaly_notified', tool: 'selfscope watch', outcome: `${note.change}: webhook ${note.webhook}, hook ${note.hook}`, details: { anomaly_id: note.anomaly_id, severity: note.severity } });
   }
 
   async postWebhook(payload: Record<string, unknown>): Promise<boolean> {
@@ -198,10 +199,10 @@ export class Watcher {
     const used = await this.budgetUsed();
     const budget = this.deps.config.watch.dailyBudget;
     if (used.launches >= budget.launches || used.usd >= budget.usd) {
-      await appendAudit(this.deps.config.stateDirPath, { kind: 'selfscope_watch', event: 'hook_skipped', tool: 'selfscope watch', outcome: 'refused: daily budget', details: { anomaly_id: anomaly.id, ...used, budget } });
+      await appendAudit(this.deps.config.privateDirPath, { kind: 'selfscope_watch', event: 'hook_skipped', tool: 'selfscope watch', outcome: 'refused: daily budget', details: { anomaly_id: anomaly.id, ...used, budget } });
       return 'skipped: budget';
     }
-    await appendAudit(this.deps.config.stateDirPath, { kind: 'selfscope_watch', event: 'hook_launched', tool: 'selfscope watch', outcome: 'launched', details: { anomaly_id: anomaly.id, command: hook[0] } });
+    await appendAudit(this.deps.config.privateDirPath, { kind: 'selfscope_watch', event: 'hook_launched', tool: 'selfscope watch', outcome: 'launched', details: { anomaly_id: anomaly.id, command: hook[0] } });
     const result = await execa(hook[0]!, hook.slice(1), {
       input: JSON.stringify({ change, anomaly }),
       timeout: this.deps.config.watch.hookTimeoutS * 1000,

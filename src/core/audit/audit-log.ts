@@ -4,12 +4,13 @@ import { redactSecrets } from '../text/secrets.js';
 
 /**
  * The audit log: every mutating action (and every refusal) as one line of
- * `<stateDir>/audit.ndjson`, in the bot's own runtime-action schema, so the bot's log tools
- * see what its self-improvement did. Add the file to `logs` to query it with the rest.
+ * `<privateDir>/audit.ndjson`, in the bot's own runtime-action schema, so the bot's log tools
+ * see what its self-improvement did. It lives in the private directory, where an agent can neither
+ * rewrite its history nor, through it, the daily budget.
  */
 
 export interface AuditEntry {
-  kind: 'selfscope_git' | 'selfscope_watch' | 'selfscope_session' | 'selfscope_checks';
+  kind: 'selfscope_git' | 'selfscope_watch' | 'selfscope_session' | 'selfscope_checks' | 'selfscope_policy';
   event: string;
   /** error for refusals and failures, else info. */
   level?: 'info' | 'error';
@@ -32,11 +33,11 @@ function redactValue(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export function auditFile(stateDirPath: string): string {
-  return path.join(stateDirPath, 'audit.ndjson');
+export function auditFile(privateDirPath: string): string {
+  return path.join(privateDirPath, 'audit.ndjson');
 }
 
-export async function appendAudit(stateDirPath: string, entry: AuditEntry): Promise<void> {
+export async function appendAudit(privateDirPath: string, entry: AuditEntry): Promise<void> {
   const line = {
     ts: new Date().toISOString(),
     source: 'selfscope',
@@ -52,15 +53,15 @@ export async function appendAudit(stateDirPath: string, entry: AuditEntry): Prom
     content: `${entry.tool}: ${entry.outcome}`,
     metadata: redactValue({ tool: entry.tool, outcome: entry.outcome, arguments: entry.arguments ?? {}, ...(entry.details ?? {}) }),
   };
-  await fs.mkdir(stateDirPath, { recursive: true, mode: 0o700 });
+  await fs.mkdir(privateDirPath, { recursive: true, mode: 0o700 });
   // One write with O_APPEND: concurrent writers (several sessions) never interleave a line.
-  await fs.appendFile(auditFile(stateDirPath), `${JSON.stringify(line)}\n`, { mode: 0o600 });
+  await fs.appendFile(auditFile(privateDirPath), `${JSON.stringify(line)}\n`, { mode: 0o600 });
 }
 
-export async function readAudit(stateDirPath: string): Promise<Array<Record<string, unknown>>> {
+export async function readAudit(privateDirPath: string): Promise<Array<Record<string, unknown>>> {
   let text = '';
   try {
-    text = await fs.readFile(auditFile(stateDirPath), 'utf8');
+    text = await fs.readFile(auditFile(privateDirPath), 'utf8');
   } catch {
     return [];
   }
@@ -89,9 +90,9 @@ export interface PullRequestRecord {
 }
 
 /** Successful git_pr_create and git_pr_merge calls, oldest first. */
-export async function readPullRequestRecords(stateDirPath: string): Promise<PullRequestRecord[]> {
+export async function readPullRequestRecords(privateDirPath: string): Promise<PullRequestRecord[]> {
   const out: PullRequestRecord[] = [];
-  for (const e of await readAudit(stateDirPath)) {
+  for (const e of await readAudit(privateDirPath)) {
     if (e['level'] === 'error' || (e['event'] !== 'git_pr_create' && e['event'] !== 'git_pr_merge')) continue;
     const result = (((e['metadata'] ?? {}) as Record<string, unknown>)['result'] ?? {}) as Record<string, unknown>;
     if (e['event'] === 'git_pr_merge' && result['merged'] !== true) continue;

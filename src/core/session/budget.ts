@@ -26,11 +26,11 @@ export async function isDevModePaused(config: Pick<ResolvedConfig, 'watch' | 'st
 export const HOOK_LAUNCH_ENV = 'SELFSCOPE_HOOK_LAUNCH';
 
 /** Launches (hook runs and sessions) and model dollars spent today (UTC). */
-export async function budgetUsed(stateDirPath: string, now: Date = new Date()): Promise<{ launches: number; usd: number }> {
+export async function budgetUsed(privateDirPath: string, now: Date = new Date()): Promise<{ launches: number; usd: number }> {
   const today = now.toISOString().slice(0, 10);
   let launches = 0;
   let usd = 0;
-  for (const line of await readAudit(stateDirPath)) {
+  for (const line of await readAudit(privateDirPath)) {
     if (!String(line['ts'] ?? '').startsWith(today)) continue;
     const meta = (line['metadata'] ?? {}) as Record<string, unknown>;
     if (line['kind'] === 'selfscope_watch' && line['event'] === 'hook_launched') launches++;
@@ -42,8 +42,8 @@ export async function budgetUsed(stateDirPath: string, now: Date = new Date()): 
 }
 
 /** Refuses when today's budget is spent; a launch the hook already counted only needs to fit. */
-export async function checkBudget(config: Pick<ResolvedConfig, 'watch' | 'stateDirPath'>, options: { alreadyCounted?: boolean; now?: Date } = {}): Promise<void> {
-  const used = await budgetUsed(config.stateDirPath, options.now);
+export async function checkBudget(config: Pick<ResolvedConfig, 'watch' | 'privateDirPath'>, options: { alreadyCounted?: boolean; now?: Date } = {}): Promise<void> {
+  const used = await budgetUsed(config.privateDirPath, options.now);
   const budget = config.watch.dailyBudget;
   const launchesLeft = options.alreadyCounted ? used.launches <= budget.launches : used.launches < budget.launches;
   if (!launchesLeft || used.usd >= budget.usd) {

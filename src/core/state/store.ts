@@ -26,8 +26,8 @@ export class StateStore {
     private readonly options: { lockWaitMs?: number; memoryLimit?: string } = {},
   ) {}
 
-  static inStateDir(stateDirPath: string): StateStore {
-    return new StateStore(path.join(stateDirPath, 'state.duckdb'));
+  static inStateDir(privateDirPath: string): StateStore {
+    return new StateStore(path.join(privateDirPath, "state.duckdb"));
   }
 
   /**

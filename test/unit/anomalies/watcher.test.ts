@@ -49,7 +49,7 @@ async function setup(lines: LineOptions[], watch: Record<string, unknown> = {}) 
   await fs.mkdir(path.join(dir, 'data', 'logs'), { recursive: true });
   const logFile = path.join(dir, 'data', 'logs', 'a.ndjson');
   await fs.writeFile(logFile, `${lines.map(logLine).join('\n')}\n`);
-  const config = { ...configFileSchema.parse({ watch }), stateDirPath: path.join(dir, '.selfscope') };
+  const config = { ...configFileSchema.parse({ watch }), stateDirPath: path.join(dir, '.selfscope'), privateDirPath: path.join(dir, 'private') };
   const index = await LogIndex.open({ repo: dir, logs: config.logs, stateDirPath: config.stateDirPath, schema: config.schema, limits: config.limits, logger: silentLogger });
   cleanups.push(async () => {
     await index.close();
@@ -73,7 +73,7 @@ describe('selfscope watch', () => {
     expect((body['embeds'] as Array<{ fields: Array<{ name: string }> }>)[0]!.fields.map((f) => f.name)).toContain('Evidence (query_runtime_logs)');
     expect(JSON.stringify(body)).not.toContain('/api/webhooks/1/secret');
     expect(lines.map((l) => JSON.parse(l) as { anomaly_id: string })[0]!.anomaly_id).toMatch(/^an-/);
-    const audit = await fs.readFile(path.join(config.stateDirPath, 'audit.ndjson'), 'utf8');
+    const audit = await fs.readFile(path.join(config.privateDirPath, 'audit.ndjson'), 'utf8');
     expect(audit).toContain('"kind":"selfscope_watch"');
   });
 
@@ -113,7 +113,7 @@ describe('selfscope watch', () => {
     expect(sent.filter((n) => n.hook === 'skipped: budget').length).toBe(sent.length - 1);
 
     const spent = await setup(incident('web_search', NOW - 9 * 60_000, true), { hook: hookCmd, dailyBudget: { launches: 10, usd: 1 } });
-    await appendAudit(spent.config.stateDirPath, { kind: 'selfscope_session', event: 'session_finished', tool: 'launchSession', outcome: 'completed', usd_cost: 1.5 });
+    await appendAudit(spent.config.privateDirPath, { kind: 'selfscope_session', event: 'session_finished', tool: 'launchSession', outcome: 'completed', usd_cost: 1.5 });
     const s = await new Watcher({ index: spent.index, config: spent.config, logger: silentLogger, emit: () => {} }).tick();
     expect(s.every((n) => n.hook === 'skipped: budget')).toBe(true);
   });

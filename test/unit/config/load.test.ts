@@ -16,6 +16,37 @@ afterEach(async () => {
   await Promise.all(repos.splice(0).map((r) => r.cleanup()));
 });
 
+describe('the private directory', () => {
+  it('lies outside the repository, one per repository, under XDG_STATE_HOME', async () => {
+    const a = await repo();
+    const b = await repo();
+    const env = { XDG_STATE_HOME: '/var/tmp/state-home' };
+    const ca = await loadConfig({ cwd: a.dir, env });
+    const cb = await loadConfig({ cwd: b.dir, env });
+    expect(ca.privateDirPath.startsWith('/var/tmp/state-home/selfscope/')).toBe(true);
+    expect(path.relative(a.dir, ca.privateDirPath).startsWith('..')).toBe(true);
+    expect(ca.privateDirPath).not.toBe(cb.privateDirPath);
+    // Started from a linked worktree, the same repository gets the same directory.
+    await git(a.dir, ['worktree', 'add', '-q', '-b', 'side', path.join(a.dir, '.selfscope', 'worktrees', 'side')]);
+    expect((await loadConfig({ cwd: path.join(a.dir, '.selfscope', 'worktrees', 'side'), env })).privateDirPath).toBe(ca.privateDirPath);
+    expect(ca.sources['privateDir']).toBe('default');
+  });
+
+  it('refuses a private directory inside the repository, by real path', async () => {
+    const { dir } = await repo();
+    await expect(loadConfig({ cwd: dir, env: { SELFSCOPE_PRIVATE_DIR: 'keys' } })).rejects.toThrow(/privateDir .* is inside the repository/);
+    await fs.symlink(dir, `${dir}-link`);
+    try {
+      await expect(loadConfig({ cwd: dir, env: { SELFSCOPE_PRIVATE_DIR: `${dir}-link/.private` } })).rejects.toBeInstanceOf(ConfigurationError);
+    } finally {
+      await fs.rm(`${dir}-link`);
+    }
+    const outside = await loadConfig({ cwd: dir, env: { SELFSCOPE_PRIVATE_DIR: `${dir}.private` } });
+    expect(outside.privateDirPath).toBe(`${dir}.private`);
+    expect(outside.sources['privateDir']).toBe('env');
+  });
+});
+
 describe('loadConfig', () => {
   it('reads the bot log format with zero configuration', async () => {
     const { dir } = await repo();
