@@ -2,9 +2,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { GitRunner } from '../git/runner.js';
-import { recordKey, sign, verifySignature } from '../state/signing.js';
-import { StateStore } from '../state/store.js';
+import { SealedTable } from '../state/sealed-table.js';
 import type { TestCounts } from './parse-results.js';
+import type { SandboxState } from './sandbox.js';
 
 /**
  * The record of what passed, and on exactly which tree. The commit guardrail reads it:
@@ -62,6 +62,13 @@ export interface VerificationRun {
   started_at: string;
   finished_at: string;
   duration_ms: number;
+  /**
+   * The sandbox the run had (absent on records written before checks were sandboxed).
+   * `unavailable` (bwrap asked for, could not start) never counts as passed.
+   */
+  sandbox?: SandboxState;
+  /** Why the sandbox was unavailable. */
+  sandbox_reason?: string | null;
 }
 
 export interface Verification {
@@ -70,53 +77,41 @@ export interface Verification {
   typecheck: VerificationRun | null;
   test: VerificationRun | null;
   missing: CheckName[];
+  /** Why each missing check does not count, in one sentence. */
+  reasons: Partial<Record<CheckName, string>>;
 }
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS verification_runs (
-     id VARCHAR PRIMARY KEY, tree VARCHAR NOT NULL, worktree VARCHAR, check_name VARCHAR NOT NULL,
-     record JSON NOT NULL, mac VARCHAR NOT NULL, finished_at TIMESTAMP NOT NULL)`,
-  'CREATE INDEX IF NOT EXISTS verification_runs_tree ON verification_runs (tree)',
-];
+// Found by id or by tree; the check name is part of the decision: all three are bound.
+const RUNS = new SealedTable<VerificationRun>('verification_runs', { id: 'id', tree: 'tree', check_name: 'check' });
 
-export async function recordVerificationRun(stateDirPath: string, run: VerificationRun): Promise<void> {
-  const key = await recordKey(stateDirPath);
-  const record = JSON.stringify(run);
-  await StateStore.inStateDir(stateDirPath).run('verification', SCHEMA, async (conn) => {
-    const stmt = await conn.prepare('INSERT OR REPLACE INTO verification_runs VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMP)');
-    stmt.bind([run.id, run.tree, run.worktree, run.check, record, sign(key, record), run.finished_at]);
-    await stmt.run();
-  });
+export async function recordVerificationRun(privateDirPath: string, run: VerificationRun): Promise<void> {
+  await RUNS.insert(privateDirPath, run);
 }
 
-async function readRuns(stateDirPath: string, where: string, params: string[]): Promise<VerificationRun[]> {
-  const key = await recordKey(stateDirPath);
-  const rows = await StateStore.inStateDir(stateDirPath).run('verification', SCHEMA, async (conn) => {
-    const stmt = await conn.prepare(`SELECT record::VARCHAR AS record, mac FROM verification_runs ${where} ORDER BY finished_at DESC LIMIT 200`);
-    if (params.length) stmt.bind(params);
-    return (await stmt.runAndReadAll()).getRowObjectsJS() as Array<{ record: string; mac: string }>;
-  });
-  const out: VerificationRun[] = [];
-  for (const row of rows) {
-    if (!verifySignature(key, row.record, row.mac)) continue; // forged or damaged: ignored
-    out.push(JSON.parse(row.record) as VerificationRun);
-  }
-  return out;
+/** Newest first, by the signed finish time (never by a column a writer could edit). */
+async function readRuns(privateDirPath: string, where: Readonly<Record<string, string>>): Promise<VerificationRun[]> {
+  const runs = await RUNS.select(privateDirPath, where);
+  return runs.sort((a, b) => (a.finished_at < b.finished_at ? 1 : a.finished_at > b.finished_at ? -1 : 0));
 }
 
 /** Did typecheck and tests both pass, in their latest runs, on exactly this tree? */
-export async function verificationFor(stateDirPath: string, tree: string): Promise<Verification> {
-  const runs = await readRuns(stateDirPath, 'WHERE tree = $1', [tree]);
+export async function verificationFor(privateDirPath: string, tree: string): Promise<Verification> {
+  const runs = await readRuns(privateDirPath, { tree });
   const latest = (check: CheckName) => runs.find((r) => r.check === check) ?? null;
   const typecheck = latest('typecheck');
   const test = latest('test');
-  const missing = (['typecheck', 'test'] as const).filter((c) => {
+  const reasons: Partial<Record<CheckName, string>> = {};
+  for (const c of ['typecheck', 'test'] as const) {
     const r = c === 'typecheck' ? typecheck : test;
-    return !r || !r.ok;
-  });
-  return { tree, verified: missing.length === 0, typecheck, test, missing };
+    if (!r) reasons[c] = 'no run recorded on this tree';
+    else if (!r.ok) reasons[c] = 'its latest run did not pass';
+    // Test code that ran outside the sandbox could have reached the record key: not proof.
+    else if (r.sandbox === 'unavailable') reasons[c] = 'its latest run passed outside the sandbox (bwrap could not start); install bubblewrap and run it again';
+  }
+  const missing = (['typecheck', 'test'] as const).filter((c) => reasons[c] !== undefined);
+  return { tree, verified: missing.length === 0, typecheck, test, missing, reasons };
 }
 
-export async function getVerificationRun(stateDirPath: string, id: string): Promise<VerificationRun | null> {
-  return (await readRuns(stateDirPath, 'WHERE id = $1', [id]))[0] ?? null;
+export async function getVerificationRun(privateDirPath: string, id: string): Promise<VerificationRun | null> {
+  return (await readRuns(privateDirPath, { id }))[0] ?? null;
 }

@@ -6,9 +6,10 @@ import type { ConfigFile } from '../../config/schema.js';
 import { UserInputError } from '../errors.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
 import { recordVerificationRun, treeIdentity, type CheckName } from './attestation.js';
-import { parseJestJson, parseJunit, parseTscOutput, type Diagnostic, type TestCounts, type TestFailure } from './parse-results.js';
+import { judgeTestRun, parseJestJson, parseJunit, parseTscOutput, readTestReport, type Diagnostic, type TestCounts, type TestFailure } from './parse-results.js';
 import { checkEnvironment, runProcess } from './process.js';
-import { runnerArguments, selectCommand } from './select-command.js';
+import { createSandboxProbe, sandboxLayout, type SandboxMode, type SandboxProbe, type SandboxSpec, type SandboxState } from './sandbox.js';
+import { checkSubset, runnerArguments, selectCommand, subsetFileFromReport } from './select-command.js';
 
 export interface CheckRunOptions {
   worktree: string;
@@ -44,6 +45,29 @@ export interface CheckResult {
   output_bytes: number;
   output_dropped_bytes: number;
   output_uri: string;
+  /** The sandbox the run had; `unavailable` runs never count for a commit. */
+  sandbox: SandboxState;
+  sandbox_reason: string | null;
+}
+
+export interface CheckRunnerOptions {
+  /** Whether bwrap can start (default: a probe run once per runner). */
+  sandboxProbe?: SandboxProbe;
+  /** The user's real HOME, hidden in the sandbox (default: os.homedir()). */
+  home?: string;
+  /**
+   * The repository root, shown read-only in the sandbox even when HOME (hidden) holds it.
+   * Default: the state directory's parent when that is a git checkout (`.selfscope`).
+   */
+  repo?: string;
+}
+
+/** What selfscope_status shows about the sandbox. */
+export interface SandboxStatus {
+  mode: SandboxMode;
+  available: boolean;
+  reason: string | null;
+  network: boolean;
 }
 
 const TAIL_BYTES = 4000;
@@ -60,7 +84,39 @@ export class CheckRunner {
   constructor(
     private readonly checks: ConfigFile['checks'],
     private readonly stateDirPath: string,
-  ) {}
+    /** Where signed verification records go (the private directory). */
+    private readonly privateDirPath: string,
+    private readonly options: CheckRunnerOptions = {},
+  ) {
+    this.sandboxProbe = options.sandboxProbe ?? createSandboxProbe({ network: checks.network });
+  }
+
+  private readonly sandboxProbe: SandboxProbe;
+
+  /** With `off`, `available` still says whether bwrap could be turned on; the network is then the host's. */
+  async sandboxStatus(): Promise<SandboxStatus> {
+    const probe = await this.sandboxProbe();
+    return { mode: this.checks.sandbox, available: probe.available, reason: probe.reason, network: this.checks.sandbox === 'off' || this.checks.network };
+  }
+
+  /** The sandbox for one run: hides selfscope's state, its private directory and HOME. */
+  private async sandboxFor(worktree: string, reportDir: string, env: Record<string, string>): Promise<{ state: SandboxState; reason: string | null; spec: SandboxSpec | null }> {
+    if (this.checks.sandbox === 'off') return { state: 'off', reason: null, spec: null };
+    const probe = await this.sandboxProbe();
+    if (!probe.available || !probe.bwrap) return { state: 'unavailable', reason: probe.reason ?? 'bwrap could not start', spec: null };
+    const parent = path.dirname(this.stateDirPath);
+    const repo = this.options.repo ?? ((await fs.stat(path.join(parent, '.git')).then(() => true, () => false)) ? parent : null);
+    const layout = await sandboxLayout({
+      worktree,
+      repo,
+      ownDirs: [this.stateDirPath, this.privateDirPath],
+      home: this.options.home ?? os.homedir(),
+      writable: [reportDir],
+      network: this.checks.network,
+      pathValue: env['PATH'],
+    });
+    return { state: 'bwrap', reason: null, spec: { ...layout, bwrap: probe.bwrap } };
+  }
 
   runsDir(): string {
     return path.join(this.stateDirPath, 'runs');
@@ -88,15 +144,18 @@ export class CheckRunner {
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-check-'));
     try {
       const reportFile = path.join(tmp, options.check === 'test' ? 'report' : 'tsc.txt');
-      const { args, report } = runnerArguments(command, reportFile, { ...(options.files ? { files: options.files } : {}), ...(options.namePattern ? { namePattern: options.namePattern } : {}) });
+      // files and name pattern are checked before anything runs: paths inside the worktree, never options.
+      const requested = await checkSubset(options.worktree, command, { ...(options.files ? { files: options.files } : {}), ...(options.namePattern !== undefined ? { namePattern: options.namePattern } : {}) });
+      const { args, report } = runnerArguments(command, reportFile, requested);
       const argv = [...command.argv, ...args];
       const treeBefore = await treeIdentity(options.worktree);
       const startedAt = new Date();
       const env = checkEnvironment(this.checks.envAllowlist, this.checks.env);
+      const sandbox = await this.sandboxFor(options.worktree, tmp, env);
       const ticker = options.onProgress ? setInterval(() => options.onProgress!(Date.now() - startedAt.getTime(), `${options.check} running`), 2000) : null;
       let result;
       try {
-        result = await runProcess(argv, { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: this.checks.outputBytes });
+        result = await runProcess(argv, { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: this.checks.outputBytes, ...(sandbox.spec ? { sandbox: sandbox.spec } : {}) });
       } finally {
         if (ticker) clearInterval(ticker);
       }
@@ -106,12 +165,13 @@ export class CheckRunner {
       let counts: TestCounts | null = null;
       let failures: TestFailure[] = [];
       let diagnostics: Diagnostic[] = [];
+      // Only the report the runner wrote into this run's fresh directory counts, never the exit status alone.
+      let testReport: Awaited<ReturnType<typeof readTestReport>> | null = null;
       if (options.check === 'test') {
-        const reportText = report ? await fs.readFile(reportFile, 'utf8').catch(() => null) : null;
-        const parsed = reportText === null ? null : report === 'junit' ? parseJunit(reportText) : parseJestJson(reportText);
-        if (parsed) {
-          counts = parsed.counts;
-          failures = parsed.failures;
+        testReport = report === 'junit' || report === 'jest-json' ? await readTestReport(reportFile, report) : null;
+        if (testReport && 'parsed' in testReport) {
+          counts = testReport.parsed.counts;
+          failures = testReport.parsed.failures;
         }
       } else {
         diagnostics = parseTscOutput(result.output);
@@ -123,8 +183,9 @@ export class CheckRunner {
         for (const failure of failures.slice(0, 10)) {
           const rerunReport = path.join(tmp, `rerun-${flaky.length}-${randomBytes(2).toString('hex')}`);
           const shortName = failure.name.split(' > ').pop()!;
-          const rerunArgs = runnerArguments(command, rerunReport, { ...(failure.file ? { files: [failure.file] } : {}), namePattern: escapeRegex(shortName) });
-          const rerun = await runProcess([...command.argv, ...rerunArgs.args], { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: 1024 * 1024 });
+          const rerunFile = failure.file ? await subsetFileFromReport(options.worktree, failure.file) : null;
+          const rerunArgs = runnerArguments(command, rerunReport, { ...(rerunFile ? { files: [rerunFile] } : {}), namePattern: escapeRegex(shortName) });
+          const rerun = await runProcess([...command.argv, ...rerunArgs.args], { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: 1024 * 1024, ...(sandbox.spec ? { sandbox: sandbox.spec } : {}) });
           const text = await fs.readFile(rerunReport, 'utf8').catch(() => null);
           const parsed = text === null ? null : rerunArgs.report === 'junit' ? parseJunit(text) : parseJestJson(text);
           if (rerun.exitCode === 0 && parsed && parsed.counts.passed > 0 && parsed.counts.failed === 0) flaky.push(failure);
@@ -136,10 +197,9 @@ export class CheckRunner {
       let notOk: string | null = null;
       if (result.timedOut) notOk = `timed out after ${timeoutS} s; the whole process group was killed`;
       else if (result.cancelled) notOk = 'cancelled; the whole process group was killed';
+      else if (options.check === 'test') notOk = judgeTestRun({ exitCode: result.exitCode, unrecordable: command.unrecordable, report: testReport });
       else if (result.exitCode !== 0) notOk = `exited with code ${result.exitCode}`;
-      else if (options.check === 'test' && counts && counts.total - counts.skipped === 0) notOk = counts.total === 0 ? 'no test was executed' : 'every test was skipped';
-      else if (options.check === 'test' && counts === null && command.appendable) notOk = 'the runner wrote no results, so nothing proves a test ran';
-      else if (treeChanged) notOk = 'the working tree changed while the check ran; run it again on a stable tree';
+      if (notOk === null && treeChanged) notOk = 'the working tree changed while the check ran; run it again on a stable tree';
       if (notOk === null && flaky.length > 0) notOk = `${flaky.length} failure(s) passed on rerun (flaky)`;
       const ok = notOk === null;
 
@@ -148,7 +208,7 @@ export class CheckRunner {
       const subset = (options.files?.length ?? 0) > 0 || options.namePattern !== undefined;
       let recorded = false;
       if (!result.cancelled && !subset) {
-        await recordVerificationRun(this.stateDirPath, {
+        await recordVerificationRun(this.privateDirPath, {
           id,
           tree: treeBefore,
           worktree: options.worktree,
@@ -162,6 +222,8 @@ export class CheckRunner {
           started_at: startedAt.toISOString(),
           finished_at: finishedAt.toISOString(),
           duration_ms: result.durationMs,
+          sandbox: sandbox.state,
+          sandbox_reason: sandbox.reason,
         });
         recorded = true;
       }
@@ -195,6 +257,8 @@ export class CheckRunner {
         output_bytes: result.outputBytes,
         output_dropped_bytes: result.droppedBytes,
         output_uri: `selfscope://runs/${id}`,
+        sandbox: sandbox.state,
+        sandbox_reason: sandbox.reason,
       };
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });

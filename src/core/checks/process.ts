@@ -1,11 +1,14 @@
 import { execa } from 'execa';
 import { ConfigurationError } from '../errors.js';
+import { isBwrapCommandNotFound, sandboxedArgv, type SandboxSpec } from './sandbox.js';
 
 /**
  * Runs a check command safely: argv only (no shell), a clean environment, its own process
  * group (so a test that forks `sleep 1000 &` is killed with it), output captured up to a
  * byte cap while the pipes are always drained, a timeout and cancellation that kill the
- * whole group.
+ * whole group. With a sandbox spec the command runs inside bubblewrap (see sandbox.ts):
+ * killing bwrap's group then ends every process of the run, even one that left the group
+ * with `setsid`, because the sandbox has its own PID namespace and dies with its parent.
  */
 
 export interface ProcessResult {
@@ -27,6 +30,8 @@ export interface RunProcessOptions {
   signal?: AbortSignal;
   maxOutputBytes: number;
   onOutput?: (chunk: string) => void;
+  /** Run inside this bubblewrap sandbox (HOME and TMPDIR are then the sandbox's own). */
+  sandbox?: SandboxSpec;
 }
 
 const KILL_GRACE_MS = 2000;
@@ -81,14 +86,15 @@ class CappedOutput {
 }
 
 export async function runProcess(argv: readonly string[], options: RunProcessOptions): Promise<ProcessResult> {
-  const [command, ...args] = argv;
+  const command = argv[0];
   if (!command) throw new ConfigurationError('Empty check command.', { hint: 'Give the command as a non-empty argv array.' });
+  const [executable, ...args] = options.sandbox ? sandboxedArgv(options.sandbox, argv) : argv;
   const started = Date.now();
   const output = new CappedOutput(options.maxOutputBytes);
   let timedOut = false;
   let cancelled = false;
 
-  const child = execa(command, args, {
+  const child = execa(executable!, args, {
     cwd: options.cwd,
     env: options.env,
     extendEnv: false,
@@ -123,7 +129,12 @@ export async function runProcess(argv: readonly string[], options: RunProcessOpt
   const result = await child;
   clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
-  const failedToStart = (result as { code?: string }).code === 'ENOENT';
+  if ((result as { code?: string }).code === 'ENOENT' && options.sandbox) {
+    throw new ConfigurationError('"bwrap" is not installed or not on PATH.', {
+      hint: 'Install bubblewrap (for example: apt-get install bubblewrap), or set checks.sandbox to "off" to run checks unsandboxed.',
+    });
+  }
+  const failedToStart = (result as { code?: string }).code === 'ENOENT' || (options.sandbox !== undefined && !timedOut && !cancelled && isBwrapCommandNotFound(output.text(), result.exitCode ?? null, command));
   if (failedToStart) {
     throw new ConfigurationError(`"${command}" is not installed or not on PATH.`, {
       hint: `Install ${command} (for example: ${command === 'bun' ? 'curl -fsSL https://bun.sh/install | bash, or npm i -g bun' : command === 'pnpm' || command === 'yarn' ? `npm i -g ${command}` : `the package that provides ${command}`}), or set checks.typecheck / checks.test to a command that exists.`,

@@ -22,7 +22,7 @@ async function project(files: Record<string, string>, options?: { linkNodeModule
 
 function runner(dir: string, checks: Record<string, unknown> = {}): CheckRunner {
   const config = configFileSchema.parse({ checks });
-  return new CheckRunner(config.checks, path.join(dir, '.selfscope'));
+  return new CheckRunner(config.checks, path.join(dir, '.selfscope'), `${dir}.private`);
 }
 
 const passingTest = `import { it, expect } from 'vitest';\nit('adds', () => { expect(1 + 1).toBe(2); });\nit('concats', () => { expect('a' + 'b').toBe('ab'); });\n`;
@@ -36,7 +36,7 @@ describe('run_tests with vitest', () => {
     expect(r.command.slice(0, 3)).toEqual(['npm', 'run', 'test']);
     expect(r.reason).toMatch(/"test" script/);
     expect(r.recorded).toBe(true);
-    const v = await verificationFor(path.join(repo.dir, '.selfscope'), r.tree);
+    const v = await verificationFor(repo.privateDir, r.tree);
     expect(v.test?.id).toBe(r.id);
     expect(v.missing).toEqual(['typecheck']);
     const page = await readRunOutput(path.join(repo.dir, '.selfscope'), r.id, 0, 100_000);
@@ -55,7 +55,7 @@ describe('run_tests with vitest', () => {
     expect(r.failures).toHaveLength(1);
     expect(r.failures[0]).toMatchObject({ name: 'queue keeps the queue', expected: expect.stringContaining('2'), actual: expect.stringContaining('1') });
     expect(r.failures[0]!.file).toMatch(/a\.test\.js$/);
-    const v = await verificationFor(path.join(repo.dir, '.selfscope'), r.tree);
+    const v = await verificationFor(repo.privateDir, r.tree);
     expect(v.verified).toBe(false);
   });
 
@@ -201,7 +201,7 @@ describe('the record', () => {
     expect(r.exit_code).toBe(0);
     expect(r.tree_changed).toBe(true);
     expect(r.ok).toBe(false);
-    const v = await verificationFor(path.join(repo.dir, '.selfscope'), r.tree);
+    const v = await verificationFor(repo.privateDir, r.tree);
     expect(v.test?.ok).toBe(false);
     expect(v.verified).toBe(false);
   });
@@ -211,7 +211,7 @@ describe('the record', () => {
     const r = runner(repo.dir);
     await r.run({ worktree: repo.dir, check: 'typecheck' });
     const t = await r.run({ worktree: repo.dir, check: 'test' });
-    const state = path.join(repo.dir, '.selfscope');
+    const state = repo.privateDir;
     expect((await verificationFor(state, t.tree)).verified).toBe(true);
     await fs.writeFile(path.join(state, 'record-key'), Buffer.alloc(32, 7));
     expect((await verificationFor(state, t.tree)).verified).toBe(false);
