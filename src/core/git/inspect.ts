@@ -13,7 +13,8 @@ export interface StatusEntry {
 
 export async function gitStatus(worktree: string): Promise<{ branch: string | null; head: string | null; upstream: string | null; ahead: number; behind: number; entries: StatusEntry[]; truncated: boolean }> {
   const git = new GitRunner(worktree);
-  const out = await git.run(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all']);
+  // Submodules are never looked into: their own configuration would run their own programs.
+  const out = await git.run(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all', '--ignore-submodules=all']);
   let branch: string | null = null;
   let head: string | null = null;
   let upstream: string | null = null;
@@ -55,7 +56,7 @@ const RECORD = '\x1e';
 
 export async function gitLog(worktree: string, options: { since?: string; until?: string; path?: string; author?: string; max: number; ref?: string }): Promise<LogEntry[]> {
   const git = new GitRunner(worktree);
-  const args = ['log', `--max-count=${Math.min(Math.max(options.max, 1), 200)}`, `--format=${RECORD}%H${FIELD}%an <%ae>${FIELD}%aI${FIELD}%s`, '--numstat', '--no-renames'];
+  const args = ['log', `--max-count=${Math.min(Math.max(options.max, 1), 200)}`, `--format=${RECORD}%H${FIELD}%an <%ae>${FIELD}%aI${FIELD}%s`, '--numstat', '--no-renames', '--no-textconv', '--no-ext-diff', '--ignore-submodules=all'];
   if (options.since) args.push(`--since=${options.since}`);
   if (options.until) args.push(`--until=${options.until}`);
   if (options.author) args.push(`--author=${options.author}`);
@@ -117,17 +118,19 @@ export async function gitDiff(
     if (v !== undefined && (v.startsWith('-') || v.includes('\0'))) throw new UserInputError(`"${v.slice(0, 60)}" starts with "-" or holds NUL.`, { hint: 'Pass plain refs and paths.' });
   }
   let spec: string[];
+  // Options go before --end-of-options; only revisions after it.
+  const flags = options.mode === 'staged' ? ['--cached'] : [];
   if (options.mode === 'range') {
     if (!options.base) throw new UserInputError('mode "range" needs base (and optionally head).', { hint: 'e.g. base: "main", head: "selfscope/fix-queue".' });
     spec = [`${options.base}...${options.head ?? 'HEAD'}`];
   } else if (options.mode === 'staged') {
-    spec = ['--cached', 'HEAD'];
+    spec = ['HEAD'];
   } else {
     // Working tree including untracked files: diff HEAD against the tree of everything.
     spec = ['HEAD', await treeIdentity(worktree, git)];
   }
   const paths = options.paths ?? [];
-  const numstat = await git.run(['diff', '--no-ext-diff', '--no-textconv', '--numstat', '--no-renames', '--end-of-options', ...spec, '--', ...paths]);
+  const numstat = await git.run(['diff', '--no-ext-diff', '--no-textconv', '--ignore-submodules=all', '--numstat', '--no-renames', ...flags, '--end-of-options', ...spec, '--', ...paths]);
   const all = numstat
     .split('\n')
     .filter(Boolean)
@@ -146,9 +149,69 @@ export async function gitDiff(
       files.push(f);
       continue;
     }
-    const patch = await git.run(['diff', '--no-ext-diff', '--no-textconv', '--no-color', '--no-renames', '--end-of-options', ...spec, '--', f.path]);
+    const patch = await git.run(['diff', '--no-ext-diff', '--no-textconv', '--ignore-submodules=all', '--no-color', '--no-renames', ...flags, '--end-of-options', ...spec, '--', f.path]);
     const clean = sanitizeUntrusted(patch, maxPatch, { keepNewlines: true });
     files.push({ ...f, patch: clean.text, ...(clean.cutBytes ? { patch_cut_bytes: clean.cutBytes } : {}) });
   }
   return { files, total_files: all.length, page, next_page: (page + 1) * perPage < all.length ? page + 1 : null, stat };
+}
+
+export interface ChangedBlob {
+  path: string;
+  /** The blob before (null for an added file). */
+  before: string | null;
+  after: string;
+}
+
+const FILE_MODES = new Set(['100644', '100755', '120000']);
+
+/**
+ * The files (regular, executable, symlink; never a submodule) that `to` adds or changes
+ * against `from`, by blob id. Plumbing only: no diff driver, no attribute, no textconv.
+ */
+export async function changedBlobs(git: GitRunner, from: string, to: string): Promise<ChangedBlob[]> {
+  const out = await git.run(['diff-tree', '-r', '-z', '--no-renames', '--no-abbrev', '--end-of-options', from, to, '--']);
+  const parts = out.split('\0');
+  const blobs: ChangedBlob[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const m = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/.exec(parts[i]!);
+    if (!m) continue;
+    const [, oldMode, newMode, oldSha, newSha, status] = m;
+    if (status === 'D' || !FILE_MODES.has(newMode!)) continue;
+    blobs.push({ path: parts[i + 1]!, before: FILE_MODES.has(oldMode!) && !/^0+$/.test(oldSha!) ? oldSha! : null, after: newSha! });
+  }
+  return blobs;
+}
+
+/** Sizes of objects by id (`cat-file --batch-check`); missing objects are left out. */
+export async function objectSizes(git: GitRunner, ids: readonly string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  if (ids.length === 0) return sizes;
+  const out = (await git.runBytes(['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'], { input: `${ids.join('\n')}\n` })).toString('latin1');
+  for (const line of out.split('\n')) {
+    const m = /^([0-9a-f]+) blob (\d+)$/.exec(line);
+    if (m) sizes.set(m[1]!, Number(m[2]));
+  }
+  return sizes;
+}
+
+/** The raw bytes of blobs (`cat-file --batch`: no filter, no textconv), at most `maxBytes` in all. */
+export async function readBlobs(git: GitRunner, ids: readonly string[], maxBytes: number): Promise<Map<string, Buffer>> {
+  const blobs = new Map<string, Buffer>();
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return blobs;
+  const out = await git.runBytes(['cat-file', '--batch'], { input: `${unique.join('\n')}\n`, maxBytes: maxBytes + unique.length * 200 });
+  let at = 0;
+  while (at < out.length) {
+    const eol = out.indexOf(0x0a, at);
+    if (eol < 0) break;
+    const header = out.subarray(at, eol).toString('latin1');
+    at = eol + 1;
+    const m = /^([0-9a-f]+) (\S+) (\d+)$/.exec(header);
+    if (!m) continue; // "<id> missing"
+    const size = Number(m[3]);
+    if (m[2] === 'blob') blobs.set(m[1]!, out.subarray(at, at + size));
+    at += size + 1;
+  }
+  return blobs;
 }

@@ -9,6 +9,7 @@ import { createBranchWorktree } from '../../../src/core/git/branch.js';
 import { commitVerified } from '../../../src/core/git/commit.js';
 import { gitDiff, gitLog, gitStatus } from '../../../src/core/git/inspect.js';
 import { GitRunner } from '../../../src/core/git/runner.js';
+import { recordApproval } from '../../../src/core/policy/approvals.js';
 import { resolveWorktree } from '../../../src/core/git/worktrees.js';
 import { createTempRepo, git, type TempRepo } from '../../helpers/temp-repo.js';
 
@@ -23,23 +24,24 @@ async function setup(files: Record<string, string> = { 'src/queue.ts': 'export c
   const repo = await createTempRepo({ files: { '.gitignore': '.selfscope/\n', ...files } });
   repos.push(repo);
   const stateDirPath = path.join(repo.dir, '.selfscope');
+  const privateDirPath = repo.privateDir;
   const branch = await createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'fix-queue', prefix: 'selfscope/', remote: 'origin' });
-  return { repo, stateDirPath, ...branch };
+  return { repo, stateDirPath, privateDirPath, ...branch };
 }
 
 /** Records passing typecheck and tests for the worktree's current tree (as run_* would). */
-async function verify(worktree: string, stateDirPath: string): Promise<string> {
+async function verify(worktree: string, privateDirPath: string): Promise<string> {
   const tree = await treeIdentity(worktree);
   const now = new Date().toISOString();
   for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(stateDirPath, { id: `run-${check}-${tree.slice(0, 6)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: check === 'test' ? { passed: 3, failed: 0, skipped: 0, total: 3 } : null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 10 });
+    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 6)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: check === 'test' ? { passed: 3, failed: 0, skipped: 0, total: 3 } : null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 10 });
   }
   return tree;
 }
 
 describe('git_branch_create', () => {
   it('creates a prefixed branch in a worktree under the state directory, never touching the checkout', async () => {
-    const { repo, worktree, branch, stateDirPath } = await setup();
+    const { repo, worktree, branch, stateDirPath, privateDirPath } = await setup();
     expect(branch).toBe('selfscope/fix-queue');
     expect(worktree).toBe(await fs.realpath(path.join(stateDirPath, 'worktrees', 'selfscope-fix-queue')));
     expect((await git(worktree, ['symbolic-ref', '--short', 'HEAD'])).trim()).toBe(branch);
@@ -48,20 +50,20 @@ describe('git_branch_create', () => {
   });
 
   it('refuses an existing branch unless asked to reuse it', async () => {
-    const { repo, stateDirPath, worktree } = await setup();
+    const { repo, stateDirPath, privateDirPath, worktree } = await setup();
     await expect(createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'fix-queue', prefix: 'selfscope/', remote: 'origin' })).rejects.toThrow(/exists already/);
     const again = await createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'fix-queue', prefix: 'selfscope/', remote: 'origin', reuse: true });
     expect(again).toMatchObject({ worktree, created: false });
   });
 
   it.each(['--output=/tmp/x', '-b', 'a b', 'x..y', 'x@{1}', 'trailing/', 'lock.lock', 'a\u0000b', 'x'.repeat(101)])('refuses the branch name %j', async (name) => {
-    const { repo, stateDirPath } = await setup();
+    const { repo, stateDirPath, privateDirPath } = await setup();
     await expect(createBranchWorktree({ repo: repo.dir, stateDirPath, name, prefix: 'selfscope/', remote: 'origin' })).rejects.toBeInstanceOf(UserInputError);
     await expect(fs.access('/tmp/x')).rejects.toThrow();
   });
 
   it('refuses an option-looking or unknown base', async () => {
-    const { repo, stateDirPath } = await setup();
+    const { repo, stateDirPath, privateDirPath } = await setup();
     await expect(createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'other', base: '--output=/tmp/x', prefix: 'selfscope/', remote: 'origin' })).rejects.toBeInstanceOf(UserInputError);
     await expect(createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'other', base: 'nope', prefix: 'selfscope/', remote: 'origin' })).rejects.toThrow(/not a branch/);
   });
@@ -69,7 +71,7 @@ describe('git_branch_create', () => {
 
 describe('worktree confinement', () => {
   it('accepts the repository and its selfscope worktrees, refuses traversal and symlinks out', async () => {
-    const { repo, stateDirPath, worktree } = await setup();
+    const { repo, stateDirPath, privateDirPath, worktree } = await setup();
     const opts = { repo: repo.dir, stateDirPath, cwd: repo.dir };
     expect(await resolveWorktree({ ...opts, requested: worktree })).toBe(worktree);
     expect(await resolveWorktree({ ...opts, requested: '.' })).toBe(repo.dir);
@@ -86,14 +88,14 @@ describe('worktree confinement', () => {
 
 describe('git_commit guardrails', () => {
   it('refuses when no tests ran, and commits exactly the verified tree once they passed', async () => {
-    const { worktree, stateDirPath } = await setup();
+    const { worktree, stateDirPath, privateDirPath } = await setup();
     await fs.writeFile(path.join(worktree, 'src', 'queue.ts'), 'export const q = 2;\n');
-    const req = { worktree, stateDirPath, git: gitConfig, message: 'Fix the queue\n\nBecause it broke.' };
+    const req = { worktree, privateDirPath, git: gitConfig, message: 'Fix the queue\n\nBecause it broke.' };
     const refused = await commitVerified(req).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(PolicyError);
     expect((refused as PolicyError).message).toMatch(/typecheck and tests/);
     expect((refused as PolicyError).hint).toMatch(/run_typecheck and run_tests/);
-    const tree = await verify(worktree, stateDirPath);
+    const tree = await verify(worktree, privateDirPath);
     const result = await commitVerified(req);
     expect(result.tree).toBe(tree);
     expect((await git(worktree, ['rev-parse', 'HEAD^{tree}'])).trim()).toBe(tree);
@@ -102,59 +104,61 @@ describe('git_commit guardrails', () => {
   });
 
   it('refuses a commit after a file changed since the tests passed', async () => {
-    const { worktree, stateDirPath } = await setup();
+    const { worktree, stateDirPath, privateDirPath } = await setup();
     await fs.writeFile(path.join(worktree, 'src', 'queue.ts'), 'export const q = 2;\n');
-    await verify(worktree, stateDirPath);
+    await verify(worktree, privateDirPath);
     await fs.writeFile(path.join(worktree, 'src', 'new.ts'), 'export const late = true;\n');
-    await expect(commitVerified({ worktree, stateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/exactly the tree/);
+    await expect(commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/exactly the tree/);
   });
 
   it('refuses when only the typecheck passed, and when the test run failed', async () => {
-    const { worktree, stateDirPath } = await setup();
+    const { worktree, stateDirPath, privateDirPath } = await setup();
     await fs.writeFile(path.join(worktree, 'src', 'queue.ts'), 'export const q = 3;\n');
     const tree = await treeIdentity(worktree);
     const now = new Date().toISOString();
-    await recordVerificationRun(stateDirPath, { id: 'run-t', tree, worktree, check: 'typecheck', command: ['tsc'], reason: '', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 1 });
-    await recordVerificationRun(stateDirPath, { id: 'run-f', tree, worktree, check: 'test', command: ['vitest'], reason: '', ok: false, exit_code: 1, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 1 });
-    await expect(commitVerified({ worktree, stateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/test did not pass/);
+    await recordVerificationRun(privateDirPath, { id: 'run-t', tree, worktree, check: 'typecheck', command: ['tsc'], reason: '', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 1 });
+    await recordVerificationRun(privateDirPath, { id: 'run-f', tree, worktree, check: 'test', command: ['vitest'], reason: '', ok: false, exit_code: 1, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 1 });
+    await expect(commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/test did not pass/);
   });
 
   it('refuses a protected branch', async () => {
-    const { repo, stateDirPath } = await setup();
+    const { repo, stateDirPath, privateDirPath } = await setup();
     await fs.writeFile(path.join(repo.dir, 'src', 'queue.ts'), 'export const q = 9;\n');
-    await verify(repo.dir, stateDirPath);
-    await expect(commitVerified({ worktree: repo.dir, stateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/main is a protected branch/);
+    await verify(repo.dir, privateDirPath);
+    await expect(commitVerified({ worktree: repo.dir, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/main is a protected branch/);
   });
 
   it('refuses a secret in the change, naming file and line but never the secret', async () => {
-    const { worktree, stateDirPath } = await setup();
+    const { worktree, stateDirPath, privateDirPath } = await setup();
     const secret = 'ghp_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';
     await fs.writeFile(path.join(worktree, 'src', 'config.ts'), `export const a = 1;\nexport const token = '${secret}';\n`);
-    await verify(worktree, stateDirPath);
-    const error = (await commitVerified({ worktree, stateDirPath, git: gitConfig, message: 'x' }).catch((e: unknown) => e)) as PolicyError;
+    await verify(worktree, privateDirPath);
+    const error = (await commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' }).catch((e: unknown) => e)) as PolicyError;
     expect(error).toBeInstanceOf(PolicyError);
     expect(error.message).toContain('src/config.ts:2');
     expect(JSON.stringify({ m: error.message, h: error.hint, d: error.details })).not.toContain(secret);
   });
 
   it('refuses .env files', async () => {
-    const { worktree, stateDirPath } = await setup();
+    const { worktree, stateDirPath, privateDirPath } = await setup();
     await fs.writeFile(path.join(worktree, '.env'), 'A=1\n');
-    await verify(worktree, stateDirPath);
-    await expect(commitVerified({ worktree, stateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/environment files/);
+    await verify(worktree, privateDirPath);
+    await expect(commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/environment files/);
   });
 
   it('needs a human approval for security-sensitive paths', async () => {
-    const { worktree, stateDirPath } = await setup();
+    const { worktree, stateDirPath, privateDirPath } = await setup();
     await fs.mkdir(path.join(worktree, '.github', 'workflows'), { recursive: true });
     await fs.writeFile(path.join(worktree, '.github', 'workflows', 'ci.yml'), 'on: push\n');
-    await verify(worktree, stateDirPath);
-    const refused = (await commitVerified({ worktree, stateDirPath, git: gitConfig, message: 'ci' }).catch((e: unknown) => e)) as PolicyError;
+    await verify(worktree, privateDirPath);
+    const refused = (await commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'ci' }).catch((e: unknown) => e)) as PolicyError;
     expect(refused.message).toMatch(/security-sensitive/);
     expect(refused.hint).toMatch(/selfscope approve --tree [0-9a-f]{40}/);
-    const declined = commitVerified({ worktree, stateDirPath, git: gitConfig, message: 'ci', askHuman: async () => null });
+    // A client's confirmation counts only where the configuration opts in (test/unit/git/approvals.test.ts).
+    const optedIn = { ...gitConfig, elicitationApproves: true };
+    const declined = commitVerified({ worktree, privateDirPath, git: optedIn, message: 'ci', askHuman: async () => null });
     await expect(declined).rejects.toThrow(/no human has approved/);
-    const ok = await commitVerified({ worktree, stateDirPath, git: gitConfig, message: 'ci', askHuman: async () => ({ approvedBy: 'alice' }) });
+    const ok = await commitVerified({ worktree, privateDirPath, git: optedIn, message: 'ci', askHuman: async () => ({ approvedBy: 'alice' }) });
     expect(ok.approval).toMatch(/^apr-/);
     expect(ok.files).toEqual(['.github/workflows/ci.yml']);
   });
@@ -162,7 +166,7 @@ describe('git_commit guardrails', () => {
 
 describe('hardened git', () => {
   it('runs no program that a planted hook or repository config names', async () => {
-    const { repo, worktree, stateDirPath } = await setup();
+    const { repo, worktree, stateDirPath, privateDirPath } = await setup();
     const marker = path.join(os.tmpdir(), `selfscope-pwned-${process.pid}-${Date.now()}`);
     const evil = `sh -c 'touch ${marker}; cat'`;
     for (const hook of ['pre-commit', 'post-checkout', 'post-commit', 'reference-transaction', 'post-index-change']) {
@@ -186,8 +190,10 @@ describe('hardened git', () => {
     await gitStatus(worktree);
     await gitDiff(worktree, { mode: 'working' });
     await gitLog(worktree, { max: 5 });
-    await verify(worktree, stateDirPath);
-    await commitVerified({ worktree, stateDirPath, git: gitConfig, message: 'x' });
+    const tree = await verify(worktree, privateDirPath);
+    // .gitattributes is security-sensitive: a person approved this tree (as `selfscope approve` records it).
+    await recordApproval(privateDirPath, { kind: 'sensitive_commit', subject: tree, approved_by: 'alice', via: 'cli' });
+    await commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' });
     await createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'second', prefix: 'selfscope/', remote: 'origin' });
     await expect(fs.access(marker)).rejects.toThrow();
   });
