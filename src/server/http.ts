@@ -4,27 +4,45 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { UserInputError } from '../core/errors.js';
 import type { AppContext } from './app-context.js';
 import { createServer } from './create-server.js';
-import { tokenMatches } from './http-token.js';
+import { HostPolicy, isLoopbackAddress, isLoopbackBind, isWildcardBind } from './http-hosts.js';
+import { credentialKey, SessionTable } from './http-sessions.js';
+import { tokenMatchesAny } from './http-token.js';
 
 export interface HttpServeOptions {
   host: string;
   port: number;
-  token: string;
+  /** The bearer token clients must send (or several, in `tokens`). */
+  token?: string;
+  tokens?: readonly string[];
+  /** Host names accepted besides the server's own (default: `http.allowedHosts`). */
+  allowedHosts?: readonly string[];
+  /**
+   * No token at all, for tools that cannot send a header (the MCP conformance suite): only
+   * on a loopback bind, and every request whose socket peer is not loopback gets 403.
+   */
+  noAuthLoopback?: boolean;
 }
 
-interface Session {
+interface HttpSession {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
-  lastSeen: number;
+  close(): Promise<void>;
 }
 
 export interface RunningHttpServer {
+  /** The MCP endpoint a client on this machine uses. */
   url: string;
   port: number;
+  /** The address listened on, as `HOST:PORT`. */
+  listening: string;
   close(): Promise<void>;
 }
+
+/** How long a client is told to wait when every session is busy. */
+const RETRY_AFTER_S = 5;
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -65,52 +83,60 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   });
 }
 
-function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === 'localhost' || host === '::1';
+function bracketed(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /**
  * Streamable HTTP at `/mcp`, for clients that cannot spawn a process. Every request needs
- * the bearer token; Host and Origin must be this server's own (DNS-rebinding defence);
- * bodies are capped; each client session gets its own transport and McpServer, and idle
- * sessions expire. `/healthz` answers without a token and says nothing about the repository.
+ * the bearer token (unless `noAuthLoopback`); Host and Origin must name this server or an
+ * allowed host (DNS-rebinding defence); bodies are capped; each client session gets its own
+ * transport and McpServer, bound to the token that opened it, ended when idle, and the least
+ * recently used idle one makes room when `http.maxSessions` is reached. `/healthz` answers
+ * without a token and says nothing about the repository.
  */
 export async function serveHttp(app: AppContext, options: HttpServeOptions): Promise<RunningHttpServer> {
   const limits = app.config.http;
-  const sessions = new Map<string, Session>();
-  let port = options.port;
-
-  const allowedHosts = (): Set<string> => {
-    const names = new Set([options.host, ...(isLoopback(options.host) ? ['127.0.0.1', 'localhost', '[::1]'] : [])]);
-    const out = new Set<string>();
-    for (const name of names) {
-      const shown = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
-      out.add(`${shown}:${port}`.toLowerCase());
-    }
-    return out;
-  };
-  const allowedOrigins = (): Set<string> => {
-    const out = new Set<string>(limits.allowedOrigins.map((o) => o.toLowerCase()));
-    for (const host of allowedHosts()) out.add(`http://${host}`);
-    return out;
-  };
-
-  function endSession(id: string, session: Session): void {
-    sessions.delete(id);
-    void session.transport.close().catch(() => {});
-    void session.server.close().catch(() => {});
+  const tokens = options.tokens ?? (options.token !== undefined ? [options.token] : []);
+  const noAuth = options.noAuthLoopback === true;
+  if (noAuth && !isLoopbackBind(options.host)) {
+    throw new UserInputError(`--no-auth-loopback serves only on a loopback address, not on ${options.host}.`, {
+      hint: 'Use --http 127.0.0.1:PORT (or [::1]:PORT) with --no-auth-loopback, or drop --no-auth-loopback and let clients send the bearer token.',
+    });
   }
+  if (!noAuth && (tokens.length === 0 || tokens.some((t) => t.length < 16))) {
+    throw new UserInputError('The HTTP transport needs a bearer token of at least 16 characters.', { hint: 'Set SELFSCOPE_TOKEN, or let `selfscope serve --http` generate one in the state directory.' });
+  }
+  let port = options.port;
+  let hosts: HostPolicy;
+  try {
+    hosts = new HostPolicy({ bindHost: options.host, port: () => port, allowedHosts: options.allowedHosts ?? limits.allowedHosts, allowedOrigins: limits.allowedOrigins });
+  } catch (error) {
+    throw new UserInputError(`Invalid allowed host: ${(error as Error).message}`, { hint: 'Fix --allowed-hosts or http.allowedHosts: names like mcp.example.com or mcp.example.com:8443, IPv6 in brackets.' });
+  }
+  const idleS = limits.sessionIdleS;
+  const sessions = new SessionTable<HttpSession>({
+    idleMs: idleS * 1000,
+    maxSessions: limits.maxSessions,
+    // No ids or counts: these lines also reach every connected client as log notifications.
+    onEnd: (reason) => {
+      if (reason === 'evicted') {
+        app.logger.log('info', `http: ${limits.maxSessions} sessions open (http.maxSessions); ended the least recently used idle one to admit a new client`);
+      } else {
+        app.logger.log('debug', `http: a session idle for ${idleS} s ended (http.sessionIdleS)`);
+      }
+    },
+  });
+  const noAuthCredential = credentialKey('');
 
-  async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sessionId = req.headers['mcp-session-id'];
-    let existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-    if (existing && existing.lastSeen < Date.now() - limits.sessionIdleS * 1000) {
-      // Expired but not yet swept: end it now rather than serve it.
-      endSession(sessionId as string, existing);
-      existing = undefined;
-    }
+  async function handleMcp(req: IncomingMessage, res: ServerResponse, credential: Buffer): Promise<void> {
+    const header = req.headers['mcp-session-id'];
+    const sessionId = typeof header === 'string' ? header : undefined;
+    const existing = sessionId !== undefined ? sessions.get(sessionId, credential) : undefined;
 
     if (req.method === 'POST') {
+      // In flight from its headers on, so a session still receiving a body is never ended.
+      if (existing && sessionId !== undefined) res.once('close', sessions.track(sessionId, 'request'));
       let raw: Buffer;
       try {
         raw = await readBody(req, limits.maxBodyBytes);
@@ -129,7 +155,6 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
         return;
       }
       if (existing) {
-        existing.lastSeen = Date.now();
         await existing.transport.handleRequest(req, res, body);
         return;
       }
@@ -141,35 +166,51 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
         jsonRpcError(res, 400, -32600, 'Bad request: no Mcp-Session-Id header; start with an initialize request.');
         return;
       }
-      if (sessions.size >= limits.maxSessions) {
-        jsonRpcError(res, 503, -32000, `Too many sessions (${limits.maxSessions}): end one with DELETE /mcp or wait for idle ones to expire.`);
+      const place = sessions.reserve();
+      if (!place) {
+        jsonRpcError(res, 503, -32000, `All ${limits.maxSessions} sessions have a request in flight (http.maxSessions): retry in a few seconds.`, { 'retry-after': String(RETRY_AFTER_S) });
         return;
       }
       const server = createServer(app);
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, server, lastSeen: Date.now() });
+          sessions.add(id, session, credential);
+          place.release();
+          res.once('close', sessions.track(id, 'request'));
         },
       });
-      transport.onclose = () => {
-        if (transport.sessionId) sessions.delete(transport.sessionId);
+      const session: HttpSession = {
+        transport,
+        server,
+        async close() {
+          await transport.close().catch(() => {});
+          await server.close().catch(() => {});
+        },
       };
+      transport.onclose = () => {
+        if (transport.sessionId) sessions.remove(transport.sessionId, session);
+      };
+      res.once('close', () => {
+        place.release();
+        // An initialize that failed leaves a server nobody can reach.
+        if (transport.sessionId === undefined) void session.close();
+      });
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
       return;
     }
 
     if (req.method === 'GET' || req.method === 'DELETE') {
-      if (!existing) {
+      if (!existing || sessionId === undefined) {
         jsonRpcError(res, sessionId === undefined ? 400 : 404, -32001, sessionId === undefined ? 'Bad request: missing Mcp-Session-Id header.' : 'Session not found (expired or ended).');
         return;
       }
-      existing.lastSeen = Date.now();
+      res.once('close', sessions.track(sessionId, req.method === 'GET' ? 'stream' : 'request'));
       await existing.transport.handleRequest(req, res);
       if (req.method === 'DELETE') {
-        sessions.delete(sessionId as string);
-        await existing.server.close().catch(() => {});
+        sessions.remove(sessionId, existing);
+        await existing.close();
       }
       return;
     }
@@ -177,6 +218,11 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const peerIsLoopback = isLoopbackAddress(req.socket.remoteAddress);
+    if (noAuth && !peerIsLoopback) {
+      sendJson(res, 403, { error: 'forbidden: this server runs without authentication (--no-auth-loopback) and answers loopback clients only' });
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://placeholder');
     if (url.pathname === '/healthz' && req.method === 'GET') {
       sendJson(res, 200, { status: 'ok' });
@@ -186,23 +232,25 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
       sendJson(res, 404, { error: 'not found: the MCP endpoint is /mcp' });
       return;
     }
-    const host = (req.headers.host ?? '').toLowerCase();
-    if (!allowedHosts().has(host)) {
-      sendJson(res, 403, { error: 'forbidden: Host header not allowed' });
+    if (!hosts.hostAllowed(req.headers.host, peerIsLoopback)) {
+      sendJson(res, 403, { error: 'forbidden: Host header not allowed (add the name the clients use to --allowed-hosts or http.allowedHosts)' });
       return;
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins().has(origin.toLowerCase())) {
-      sendJson(res, 403, { error: 'forbidden: Origin not allowed (http.allowedOrigins)' });
+    if (origin !== undefined && !hosts.originAllowed(origin, peerIsLoopback)) {
+      sendJson(res, 403, { error: 'forbidden: Origin not allowed (http.allowedHosts, http.allowedOrigins)' });
       return;
     }
-    const auth = req.headers.authorization ?? '';
-    const presented = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
-    if (!presented || !tokenMatches(presented, options.token)) {
-      sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token> (SELFSCOPE_TOKEN, or the token file in the state directory)' }, { 'www-authenticate': 'Bearer realm="selfscope"' });
-      return;
+    let credential = noAuthCredential;
+    if (!noAuth) {
+      const presented = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (!presented || !tokenMatchesAny(presented, tokens)) {
+        sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token> (SELFSCOPE_TOKEN, or the token file in the state directory)' }, { 'www-authenticate': 'Bearer realm="selfscope"' });
+        return;
+      }
+      credential = credentialKey(presented);
     }
-    await handleMcp(req, res);
+    await handleMcp(req, res, credential);
   }
 
   const httpServer = http.createServer((req, res) => {
@@ -212,8 +260,10 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
       jsonRpcError(res, 500, -32603, `Internal error (id ${id}); the server's stderr has the details.`);
     });
   });
-  httpServer.requestTimeout = 0; // SSE streams stay open; idle sessions are expired below.
+  httpServer.requestTimeout = 0; // Event streams stay open; idle sessions are ended by the table.
   httpServer.headersTimeout = 30_000;
+  // A client that vanished without closing its event stream is found out by TCP.
+  httpServer.on('connection', (socket) => socket.setKeepAlive(true, 30_000));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -222,25 +272,26 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
       resolve();
     });
   });
-  port = (httpServer.address() as AddressInfo).port;
+  const address = httpServer.address() as AddressInfo;
+  port = address.port;
+  if (noAuth && !isLoopbackAddress(address.address)) {
+    // `localhost` resolved to something else: never serve without a token there.
+    await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    throw new UserInputError(`--no-auth-loopback: ${options.host} resolved to ${address.address}, which is not a loopback address.`, { hint: 'Use --http 127.0.0.1:PORT.' });
+  }
 
-  const sweeper = setInterval(() => {
-    const cutoff = Date.now() - limits.sessionIdleS * 1000;
-    for (const [id, session] of sessions) if (session.lastSeen < cutoff) endSession(id, session);
-  }, Math.min(60_000, limits.sessionIdleS * 500));
+  const sweeper = setInterval(() => sessions.sweep(), Math.max(50, Math.min(60_000, idleS * 500)));
   sweeper.unref();
 
-  const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  // A client on this machine reaches a wildcard bind through loopback.
+  const clientHost = isWildcardBind(options.host) ? (options.host === '0.0.0.0' ? '127.0.0.1' : '[::1]') : bracketed(options.host);
   return {
-    url: `http://${shownHost}:${port}/mcp`,
+    url: `http://${clientHost}:${port}/mcp`,
     port,
+    listening: `${bracketed(address.address)}:${port}`,
     async close() {
       clearInterval(sweeper);
-      for (const session of sessions.values()) {
-        await session.transport.close().catch(() => {});
-        await session.server.close().catch(() => {});
-      }
-      sessions.clear();
+      await sessions.closeAll();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },

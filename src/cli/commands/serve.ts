@@ -1,6 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { UserInputError } from '../../core/errors.js';
 import { ensureStateDir } from '../../core/state/state-dir.js';
-import { parseListenAddress } from '../../server/listen-address.js';
+import { isLoopbackBind } from '../../server/http-hosts.js';
+import { parseAllowedHosts, parseListenAddress } from '../../server/listen-address.js';
 import { TOOLSETS, type Toolset } from '../../tools/define-tool.js';
 import { createCliApp, type GlobalOptions } from '../context.js';
 
@@ -32,22 +34,36 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('run the MCP server: stdio (default) or Streamable HTTP with --http')
     .option('--http [address]', 'serve Streamable HTTP at /mcp on [HOST:]PORT (default 127.0.0.1:8765)')
+    .option('--allowed-hosts <list>', 'with --http: comma-separated host names clients may use besides loopback ones (0.0.0.0 bind, reverse proxy); replaces http.allowedHosts')
+    .option('--no-auth-loopback', 'with --http: no bearer token; listen on a loopback address only and refuse every non-loopback peer (for the MCP conformance suite and local tools)')
     .option('--read-only', 'register only read-only tools')
     .option('--toolsets <list>', `comma-separated toolsets to register (${TOOLSETS.join(', ')})`, parseToolsets)
-    .action(async (options: { http?: string | boolean; readOnly?: boolean; toolsets?: Toolset[] }, command: Command) => {
+    .action(async (options: { http?: string | boolean; allowedHosts?: string; authLoopback?: boolean; readOnly?: boolean; toolsets?: Toolset[] }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const transport = options.http !== undefined ? 'http' : 'stdio';
       const listen = options.http !== undefined ? parseListenAddress(typeof options.http === 'string' ? options.http : '8765') : undefined;
+      // commander reads `--no-auth-loopback` as "authLoopback: false".
+      const noAuthLoopback = options.authLoopback === false;
+      if (!listen && (noAuthLoopback || options.allowedHosts !== undefined)) {
+        throw new UserInputError('--no-auth-loopback and --allowed-hosts apply to the HTTP transport only.', { hint: 'Add --http 127.0.0.1:PORT.' });
+      }
+      if (listen && noAuthLoopback && !isLoopbackBind(listen.host)) {
+        throw new UserInputError(`--no-auth-loopback serves only on a loopback address, not on ${listen.host}.`, {
+          hint: 'Use --http 127.0.0.1:PORT (or [::1]:PORT) with --no-auth-loopback, or drop --no-auth-loopback and let clients send the bearer token.',
+        });
+      }
+      const allowedHosts = options.allowedHosts !== undefined ? parseAllowedHosts(options.allowedHosts) : undefined;
       const app = await createCliApp(global, { transport, readOnly: options.readOnly === true, toolsets: options.toolsets });
       await ensureStateDir(app.config.repo, app.config.stateDirPath);
 
       if (listen) {
         const [{ serveHttp }, { resolveHttpToken }] = await Promise.all([import('../../server/http.js'), import('../../server/http-token.js')]);
-        const { token, source, file } = await resolveHttpToken(app.config.stateDirPath);
-        const running = await serveHttp(app, { ...listen, token });
-        process.stderr.write(
-          `selfscope ${app.version} serving ${app.config.repo}\n  MCP endpoint: ${running.url}\n  bearer token: ${source === 'env' ? 'from SELFSCOPE_TOKEN' : `in ${file} (mode 0600)`}\n`,
-        );
+        const auth = noAuthLoopback ? undefined : await resolveHttpToken(app.config.stateDirPath);
+        const running = await serveHttp(app, { ...listen, ...(auth ? { tokens: auth.tokens } : { noAuthLoopback: true }), ...(allowedHosts ? { allowedHosts } : {}) });
+        const tokenLine = !auth
+          ? 'bearer token: none (--no-auth-loopback): any process on this machine can use this server; other peers get 403'
+          : `bearer token: ${auth.source === 'env' ? 'from SELFSCOPE_TOKEN' : `in ${auth.file} (mode 0600)`}`;
+        process.stderr.write(`selfscope ${app.version} serving ${app.config.repo}\n  MCP endpoint: ${running.url} (listening on ${running.listening})\n  ${tokenLine}\n`);
         const why = await shutdownSignal();
         app.logger.log('info', `shutting down (${why})`);
         await running.close();
