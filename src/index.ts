@@ -10,3 +10,6 @@ export * from './core/errors.js';
 export { VERSION } from './version.js';
 export { launchSession, createSessionDeps, type LaunchOptions } from './core/session/launch.js';
 export { runSession, type LaunchSessionOptions, type LaunchSessionResult, type SessionEvent, type SessionOutcome, type SessionDeps } from './core/session/launcher.js';
+// Merging: the bot's own process approves for an allowed user (github.allowedUserIds) who said
+// "ship it"; no tool argument, command-line flag or client confirmation can.
+export { mergePullRequest, approveMerge, readPullRequestSummary, type MergeRequest, type MergeOutcome, type MergeApprovalChannel, type PullRequestSummary } from './core/github/merge.js';

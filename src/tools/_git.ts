@@ -9,11 +9,11 @@ import type { ToolContext } from './define-tool.js';
 export async function audited<T>(ctx: ToolContext, tool: string, args: Record<string, unknown>, action: () => Promise<T>, outcomeOf: (result: T) => string = () => 'done'): Promise<T> {
   try {
     const result = await action();
-    await appendAudit(ctx.app.config.stateDirPath, { kind: 'selfscope_git', event: tool, tool, outcome: outcomeOf(result), arguments: args, details: { result } });
+    await appendAudit(ctx.app.config.privateDirPath, { kind: 'selfscope_git', event: tool, tool, outcome: outcomeOf(result), arguments: args, details: { result } });
     return result;
   } catch (error) {
     const outcome = isSelfscopeError(error) ? (error.code === 'policy' ? 'refused' : `failed: ${error.code}`) : 'failed';
-    await appendAudit(ctx.app.config.stateDirPath, {
+    await appendAudit(ctx.app.config.privateDirPath, {
       kind: 'selfscope_git',
       event: tool,
       tool,
@@ -25,7 +25,11 @@ export async function audited<T>(ctx: ToolContext, tool: string, args: Record<st
   }
 }
 
-/** A human-approval question through the client's elicitation, or null when it cannot ask. */
+/**
+ * A human-approval question through the client's elicitation, or null when it cannot ask.
+ * Whoever runs the client answers, and a client can answer by itself: only a sensitive
+ * commit takes this as approval, and only where git.elicitationApproves is on; merges never.
+ */
 export function askHumanVia(ctx: ToolContext) {
   return async (question: { message: string; files?: string[] }): Promise<{ approvedBy: string } | null> => {
     const answer = await ctx.elicit({

@@ -23,9 +23,10 @@ export default defineTool({
       commitVerified({
         worktree,
         message: input.message,
-        stateDirPath: ctx.app.config.stateDirPath,
+        privateDirPath: ctx.app.config.privateDirPath,
         git: ctx.app.config.git,
-        askHuman: askHumanVia(ctx),
+        // Only where configured: a client may answer its own confirmations.
+        ...(ctx.app.config.git.elicitationApproves ? { askHuman: askHumanVia(ctx) } : {}),
         ...(input.paths ? { paths: input.paths } : {}),
       }),
     );

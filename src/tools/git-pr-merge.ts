@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { mergePullRequest } from '../core/github/merge.js';
 import { defineTool } from './define-tool.js';
-import { askHumanVia, audited } from './_git.js';
+import { audited } from './_git.js';
 
 export default defineTool({
   name: 'git_pr_merge',
   toolset: 'git',
   title: 'Merge a pull request (needs a human)',
   description:
-    "Merges a pull request only when its head tree passed typecheck and tests here, its GitHub checks are green, and a human approved (an approving review by a configured approver, or the user accepting a confirmation in this client). Otherwise returns status approval_required (or checks_*/not_verified) with what the human must do. Never merges on an agent's word alone.",
+    "Merges a pull request only when its head tree passed typecheck and tests here, its GitHub checks are green, and a human approved that head where no agent can answer: an approving GitHub review by a configured approver, `selfscope approve --pr N` typed at a terminal, or an allowed user through the bot. A confirmation in this client never counts. Otherwise returns status approval_required (or checks_*/not_verified) with who can approve and how.",
   inputSchema: {
     number: z.number().int().min(1),
     method: z.enum(['merge', 'squash', 'rebase']).default('squash'),
@@ -18,19 +18,22 @@ export default defineTool({
     number: z.number(),
     sha: z.string().optional(),
     approval: z.string().optional(),
+    approved_via: z.enum(['github_review', 'terminal', 'bot']).optional(),
+    approved_by: z.string().optional(),
     status: z.string().optional(),
     what_to_do: z.string().optional(),
     details: z.record(z.string(), z.unknown()).optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handler(input, ctx) {
+    // No approval comes from this call: neither an argument nor the client's elicitation.
     const result = await audited(
       ctx,
       'git_pr_merge',
       input,
-      () => mergePullRequest({ repo: ctx.app.config.repo, config: ctx.app.config, number: input.number, method: input.method, askHuman: askHumanVia(ctx) }),
+      () => mergePullRequest({ repo: ctx.app.config.repo, config: ctx.app.config, number: input.number, method: input.method, caller: 'git_pr_merge' }),
       (r) => (r.merged ? 'merged' : `refused: ${r.status}`),
     );
-    return { structured: result, text: result.merged ? `Merged #${result.number} (${result.sha.slice(0, 10)}).` : `Not merged (${result.status}): ${result.what_to_do}` };
+    return { structured: result, text: result.merged ? `Merged #${result.number} (${result.sha.slice(0, 10)}), approved by ${result.approved_by} (${result.approved_via}).` : `Not merged (${result.status}): ${result.what_to_do}` };
   },
 });

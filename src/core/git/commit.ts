@@ -2,12 +2,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConfigFile } from '../../config/schema.js';
+import { appendAudit } from '../audit/audit-log.js';
 import { seedIndex, treeIdentity, verificationFor } from '../checks/attestation.js';
 import { PolicyError, UserInputError } from '../errors.js';
-import { findApproval, recordApproval } from '../policy/approvals.js';
-import { envFiles, isProtectedBranch, secretsInDiff, sensitivePaths } from '../policy/policy.js';
+import { findApproval, recordApproval, type ApprovalChannel } from '../policy/approvals.js';
+import { envFiles, isProtectedBranch, scanChangeForSecrets, SECRET_SCAN_LIMITS, sensitivePaths } from '../policy/policy.js';
 import { defaultBranch } from './branch.js';
-import { GitRunner } from './runner.js';
+import { GitCommandError, GitRunner } from './runner.js';
 
 /**
  * git_commit's engine: commits exactly the tree on which typecheck and tests passed, or
@@ -20,9 +21,9 @@ export interface CommitRequest {
   message: string;
   /** Stage only these paths (else every change, untracked included). */
   paths?: string[];
-  stateDirPath: string;
+  privateDirPath: string;
   git: ConfigFile['git'];
-  /** Asks the human at the client to approve a sensitive change; null when nobody can be asked. */
+  /** Asks the human at the client to approve a sensitive change (used only where git.elicitationApproves); null when nobody can be asked. */
   askHuman?: (question: { message: string; files: string[]; tree: string }) => Promise<{ approvedBy: string } | null>;
 }
 
@@ -73,7 +74,8 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
   let branch: string;
   try {
     branch = (await git.run(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim();
-  } catch {
+  } catch (error) {
+    if (!(error instanceof GitCommandError)) throw error; // the runner refused the worktree itself: say so
     throw new PolicyError('The worktree is on a detached HEAD.', { hint: 'Commit on a branch made by git_branch_create.' });
   }
   const base = await defaultBranch(git, req.git.defaultBranch, req.git.remote).catch(() => 'main');
@@ -88,7 +90,7 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
   const tree = req.paths && req.paths.length > 0 ? await treeOfPaths(git, req.paths) : await treeIdentity(req.worktree, git);
   if (tree === headTree) throw new UserInputError('Nothing to commit: the tree equals HEAD.', { hint: 'Edit files in the worktree first (git_status shows what changed).' });
 
-  const verification = await verificationFor(req.stateDirPath, tree);
+  const verification = await verificationFor(req.privateDirPath, tree);
   if (!verification.verified) {
     const current = await treeIdentity(req.worktree, git);
     const why =
@@ -110,8 +112,16 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
   if (dotenv.length > 0) {
     throw new PolicyError(`Refused: the change adds or edits environment files (${dotenv.slice(0, 5).join(', ')}).`, { hint: 'Remove them from the change; secrets belong in the environment, never in git.' });
   }
-  const diff = await git.run(['diff', '--unified=0', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', 'HEAD', tree, '--']);
-  const secrets = secretsInDiff(diff);
+  // Every added or changed file's bytes, binary or not, as stored: attributes cannot hide one.
+  const scan = await scanChangeForSecrets(git, 'HEAD', tree);
+  if (scan.unscanned.length > 0) {
+    const big = scan.unscanned.slice(0, 5).map((u) => `${u.file} (${u.bytes} bytes)`);
+    throw new PolicyError(`Refused: the change has files too large to scan for secrets: ${big.join(', ')}.`, {
+      hint: `selfscope reads every changed file whole before committing: at most ${SECRET_SCAN_LIMITS.fileBytes / 1024 / 1024} MiB a file and ${SECRET_SCAN_LIMITS.totalBytes / 1024 / 1024} MiB in all. Keep large files out of the change (ignore them or have a human commit them).`,
+      details: { unscanned: big },
+    });
+  }
+  const secrets = scan.findings;
   if (secrets.length > 0) {
     const where = secrets.slice(0, 10).map((s) => `${s.file}:${s.line} (${s.kind})`);
     throw new PolicyError(`Refused: the change adds what looks like a secret at ${where.join(', ')}.`, {
@@ -123,17 +133,26 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
   let approval: string | null = null;
   const sensitive = sensitivePaths(files, req.git.sensitivePaths);
   if (sensitive.length > 0) {
-    const existing = await findApproval(req.stateDirPath, 'sensitive_commit', tree);
-    if (existing) approval = existing.id;
-    else {
-      const answer = req.askHuman ? await req.askHuman({ message: `Approve a commit on ${branch} that changes security-sensitive files?`, files: sensitive, tree }) : null;
+    // A client can answer its own confirmations: an elicitation counts only where configured.
+    const elicitationCounts = req.git.elicitationApproves === true;
+    const channels: ApprovalChannel[] = elicitationCounts ? ['terminal', 'cli', 'elicitation'] : ['terminal', 'cli'];
+    const audit = (outcome: string, details: Record<string, unknown>) =>
+      appendAudit(req.privateDirPath, { kind: 'selfscope_policy', event: 'commit_approval', tool: 'git_commit', outcome, arguments: { tree, branch }, details: { sensitive: sensitive.slice(0, 20), ...details } });
+    const existing = await findApproval(req.privateDirPath, 'sensitive_commit', tree, channels);
+    if (existing) {
+      approval = existing.id;
+      await audit('granted', { channel: existing.via, approval: existing.id, by: existing.approved_by });
+    } else {
+      const answer = elicitationCounts && req.askHuman ? await req.askHuman({ message: `Approve a commit on ${branch} that changes security-sensitive files?`, files: sensitive, tree }) : null;
       if (!answer) {
+        await audit('refused: no human approval', { channels_accepted: channels, elicitation_asked: elicitationCounts && req.askHuman !== undefined });
         throw new PolicyError(`Refused: the change touches security-sensitive paths (${sensitive.slice(0, 5).join(', ')}) and no human has approved it.`, {
-          hint: `A person must approve this exact change: in a terminal, run \`selfscope approve --tree ${tree}\` (it asks for confirmation), or use a client that supports confirmation requests. Then call git_commit again.`,
+          hint: `A person must approve this exact change: in a terminal on this machine, run \`selfscope approve --tree ${tree}\` (it shows the files and asks for a confirmation code)${elicitationCounts ? ', or accept the confirmation in a client a person answers' : ''}. Then call git_commit again.`,
           details: { tree, sensitive },
         });
       }
-      approval = (await recordApproval(req.stateDirPath, { kind: 'sensitive_commit', subject: tree, approved_by: answer.approvedBy, via: 'elicitation' })).id;
+      approval = (await recordApproval(req.privateDirPath, { kind: 'sensitive_commit', subject: tree, approved_by: answer.approvedBy, via: 'elicitation' })).id;
+      await audit('granted', { channel: 'elicitation', approval, by: answer.approvedBy });
     }
   }
 

@@ -1,13 +1,15 @@
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Octokit } from '@octokit/rest';
 import type { ConfigFile } from '../../config/schema.js';
 import { verificationFor } from '../checks/attestation.js';
 import { UpstreamError, UserInputError } from '../errors.js';
 import { gitDiff } from '../git/inspect.js';
-import { GitRunner } from '../git/runner.js';
+import { GitRunner, runIsolatedGit } from '../git/runner.js';
 import { redactSecrets } from '../text/secrets.js';
-import { parseGitHubRemote } from './remote.js';
+import { githubPushUrl, githubWebBase, parseGitHubRemote, webUrlProblem } from './remote.js';
 
 /**
  * Pull requests: push the branch, open (or update) one PR per anomaly with the evidence,
@@ -36,7 +38,17 @@ export interface PullRequestResult {
 }
 
 export function githubToken(config: ConfigFile['github'], env: NodeJS.ProcessEnv = process.env): string | null {
+  // A session's selfscope gets the token in a file (github.tokenFile), its agent never gets it.
+  if (config.tokenFile) return tryReadToken(config.tokenFile);
   return env['GITHUB_TOKEN'] || env['GH_TOKEN'] || null;
+}
+
+function tryReadToken(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
 }
 
 /** Turns an Octokit failure into a message that helps and never holds the token. */
@@ -76,42 +88,137 @@ export async function octokit(config: ConfigFile['github'], token: string): Prom
   return new Octokit({ auth: token, baseUrl: config.apiUrl, userAgent: 'selfscope', request: { retries: 0 } });
 }
 
+/**
+ * The GitHub repository: github.owner/github.repo, else the names in the remote's URL when
+ * it is a repository on the configured GitHub host. Set owner and repo (`selfscope init`
+ * does): the remote URL is repository configuration, which an agent may be able to edit.
+ */
 export async function repoCoordinates(git: GitRunner, config: ConfigFile): Promise<{ owner: string; repo: string } | null> {
   if (config.github.owner && config.github.repo) return { owner: config.github.owner, repo: config.github.repo };
   try {
     const url = (await git.run(['remote', 'get-url', '--end-of-options', config.git.remote])).trim();
-    return parseGitHubRemote(url);
+    return parseGitHubRemote(url, githubWebBase(config.github.webUrl).host);
   } catch {
     return null;
   }
 }
 
-async function hasRemote(git: GitRunner, remote: string): Promise<boolean> {
+export type PushTarget = { owner: string; repo: string; url: string } | { owner?: undefined; reason: string };
+
+/**
+ * Where a pull request's branch may be pushed: `<github.webUrl>/<owner>/<repo>.git`, never
+ * the remote's own URL (nor its pushurl, insteadOf rewrites or proxies). A remote that is a
+ * local path or another host is never pushed to: the reason says why.
+ */
+export async function pushTarget(git: GitRunner, config: ConfigFile): Promise<PushTarget> {
+  const web = githubWebBase(config.github.webUrl);
+  const coords = await repoCoordinates(git, config);
+  if (coords) return { ...coords, url: githubPushUrl(web, coords.owner, coords.repo) };
+  let url: string | null = null;
   try {
-    await git.run(['remote', 'get-url', '--end-of-options', remote]);
-    return true;
+    url = (await git.run(['remote', 'get-url', '--end-of-options', config.git.remote])).trim();
   } catch {
-    return false;
+    url = null;
+  }
+  const remote = config.git.remote.slice(0, 40);
+  if (!url) return { reason: `no GitHub repository is configured (github.owner, github.repo) and there is no remote "${remote}"` };
+  const local = !/^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|[^/:]+:)/.test(url) || /^file:/i.test(url);
+  return {
+    reason: `the remote "${remote}" is ${local ? 'a local path' : `not a GitHub repository on ${web.host}`}, and selfscope pushes only to the configured GitHub repository (github.owner, github.repo) over ${web.protocol.replace(':', '')}, never to another remote`,
+  };
+}
+
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/**
+ * Pushes one commit to `refs/heads/<branch>` of a GitHub repository, from a git directory
+ * selfscope writes for this push alone: its objects come from the repository through
+ * `objects/info/alternates`, its configuration is selfscope's (no hooks, TLS verified, no
+ * proxy, no redirect, no credential helper), and no repository, global or system
+ * configuration is read. The token travels as an Authorization header for exactly `url`,
+ * in that one git process's environment (never argv, a file or the URL), and is scrubbed
+ * from every error. Never a force push.
+ */
+export async function pushToGitHub(options: { git: GitRunner; url: string; branch: string; sha: string; token: string; timeoutMs?: number }): Promise<void> {
+  const { git, url, branch, sha, token } = options;
+  const web = new URL(url);
+  if (webUrlProblem(`${web.protocol}//${web.host}`) !== null) throw new UserInputError('selfscope pushes only over https (http only to a loopback host).', { hint: 'Check github.webUrl.' });
+  if (!SHA.test(sha)) throw new UserInputError('The commit to push is not a full object id.', { hint: 'Commit first with git_commit.' });
+  try {
+    if (branch.startsWith('-')) throw new Error('option-like');
+    await git.run(['check-ref-format', `refs/heads/${branch}`]);
+  } catch {
+    throw new UserInputError('The branch name cannot be pushed.', { hint: 'Use the branch git_branch_create made.' });
+  }
+  const objects = await fs.realpath((await git.run(['rev-parse', '--path-format=absolute', '--git-path', 'objects'])).trim());
+  const shallow = (await git.run(['rev-parse', '--path-format=absolute', '--git-path', 'shallow'])).trim();
+  const objectFormat = (await git.run(['rev-parse', '--show-object-format']).catch(() => 'sha1')).trim() || 'sha1';
+  if (/[\n\r]/.test(objects) || !path.isAbsolute(objects) || !/^[a-z0-9]+$/.test(objectFormat)) throw new UserInputError('The repository path cannot be used for a push.', { hint: 'Move the repository to a path without newlines.' });
+
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-push-'));
+  const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+  try {
+    await fs.chmod(dir, 0o700);
+    for (const d of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) await fs.mkdir(path.join(dir, d), { recursive: true });
+    await fs.writeFile(path.join(dir, 'HEAD'), 'ref: refs/heads/selfscope-push\n');
+    await fs.writeFile(path.join(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
+    await fs.copyFile(shallow, path.join(dir, 'shallow')).catch(() => {});
+    await fs.writeFile(path.join(dir, 'config'), pushConfig(objectFormat, web.protocol === 'http:'));
+    await runIsolatedGit(['push', '--porcelain', '--no-verify', '--no-recurse-submodules', url, `${sha}:refs/heads/${branch}`], {
+      gitDir: dir,
+      secretConfig: [[`http.${url}.extraHeader`, `Authorization: Basic ${basic}`]],
+      scrub: [token, basic],
+      timeoutMs: options.timeoutMs ?? 120_000,
+    });
+  } catch (error) {
+    if (error instanceof UserInputError) throw error;
+    const said = `${(error as { stdout?: string }).stdout ?? ''}\n${String((error as Error).message ?? error)}`.trim();
+    const clean = redactSecrets(said.split(token).join('[token]').split(basic).join('[token]'));
+    throw new UpstreamError(`Pushing ${branch.slice(0, 100)} to GitHub failed.`, {
+      hint: /non-fast-forward|fetch first|\[rejected\]/.test(clean)
+        ? 'The branch on GitHub has other commits: selfscope never force-pushes. Pick a new branch name.'
+        : /40[13]|Authentication|denied|could not read Username/i.test(clean)
+          ? 'GitHub refused the token: GITHUB_TOKEN needs contents:write on this repository.'
+          : 'Check github.owner/github.repo, github.webUrl and the network.',
+      details: { url, git: clean.slice(0, 500) },
+    });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Pushes `branch` to the remote; a GitHub token travels in an environment header, never argv. */
-export async function pushBranch(git: GitRunner, remote: string, branch: string, token: string | null): Promise<void> {
-  const env: Record<string, string> = {};
-  if (token) {
-    const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
-    Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.https://github.com/.extraheader', GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${basic}` });
-  }
-  try {
-    await git.run(['push', '--porcelain', '--end-of-options', remote, `refs/heads/${branch}:refs/heads/${branch}`], { env, timeoutMs: 120_000 });
-  } catch (error) {
-    const text = String((error as Error).message ?? error);
-    const clean = token ? text.split(token).join('[token]') : text;
-    throw new UpstreamError(`Pushing ${branch} to ${remote} failed.`, {
-      hint: /non-fast-forward|rejected/.test(clean) ? 'The remote branch has other commits: pick a new branch name.' : 'Check the remote URL and credentials (GITHUB_TOKEN for GitHub).',
-      details: { git: redactSecrets(clean).slice(0, 500) },
-    });
-  }
+/** The push directory's whole configuration: selfscope's, nothing of the repository's. */
+function pushConfig(objectFormat: string, loopbackHttp: boolean): string {
+  return [
+    '[core]',
+    `\trepositoryformatversion = ${objectFormat === 'sha1' ? 0 : 1}`,
+    '\tbare = true',
+    '\thooksPath = /dev/null',
+    '\tfsmonitor = false',
+    '\taskPass =',
+    ...(objectFormat === 'sha1' ? [] : ['[extensions]', `\tobjectFormat = ${objectFormat}`]),
+    '[credential]',
+    '\thelper =',
+    '[http]',
+    '\tsslVerify = true',
+    '\tfollowRedirects = false',
+    '\tproxy =',
+    '\textraHeader =',
+    '[protocol]',
+    '\tallow = never',
+    '[protocol "https"]',
+    '\tallow = always',
+    ...(loopbackHttp ? ['[protocol "http"]', '\tallow = always'] : []),
+    '[push]',
+    '\trecurseSubmodules = no',
+    '\tgpgSign = false',
+    '\tfollowTags = false',
+    '[gc]',
+    '\tauto = 0',
+    '[maintenance]',
+    '\tauto = false',
+    '',
+  ].join('\n');
 }
 
 export function pullRequestBody(input: { evidence: Evidence; verification: string; diffStat: string; branch: string }): string {
@@ -143,7 +250,7 @@ export function pullRequestBody(input: { evidence: Evidence; verification: strin
 
 export interface CreatePullRequestOptions {
   worktree: string;
-  config: ConfigFile & { stateDirPath: string };
+  config: ConfigFile & { stateDirPath: string; privateDirPath: string };
   title: string;
   evidence: Evidence;
   base?: string;
@@ -158,7 +265,7 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
   if (!branch) throw new UserInputError('The worktree is not on a branch.', { hint: 'Use the worktree git_branch_create returned.' });
   const head = (await git.run(['rev-parse', 'HEAD'])).trim();
   const tree = (await git.run(['rev-parse', 'HEAD^{tree}'])).trim();
-  const verification = await verificationFor(config.stateDirPath, tree);
+  const verification = await verificationFor(config.privateDirPath, tree);
   const base = options.base ?? config.git.defaultBranch ?? 'main';
   const stat = await gitDiff(worktree, { mode: 'range', base, head: 'HEAD', statOnly: true, perPage: 100 }).catch(() => null);
   const diffStat = stat ? [...stat.files.map((f) => `${f.path} | +${f.added ?? '?'} -${f.deleted ?? '?'}`), `${stat.stat.files} files, +${stat.stat.added} -${stat.stat.deleted}`].join('\n') : '(unavailable)';
@@ -167,22 +274,23 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
     : `Not verified on tree \`${tree}\` (missing: ${verification.missing.join(', ')}).`;
   const body = pullRequestBody({ evidence: options.evidence, verification: verificationText, diffStat, branch });
 
+  // The title leaves selfscope like the body: secrets redacted, on one line.
+  const title = redactSecrets(options.title).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim() || 'selfscope change';
   const token = githubToken(config.github, options.env);
-  const remoteExists = await hasRemote(git, config.git.remote);
-  let pushed = false;
-  if (remoteExists) {
-    await pushBranch(git, config.git.remote, branch, token);
-    pushed = true;
-  }
-  const coords = remoteExists ? await repoCoordinates(git, config) : null;
-  if (!token || !coords) {
+  const target = await pushTarget(git, config);
+  const reason = !token ? 'no GitHub token is set for selfscope (GITHUB_TOKEN), so nothing was pushed' : target.owner === undefined ? target.reason : null;
+  if (reason !== null || target.owner === undefined || !token) {
+    // Nothing is pushed anywhere: not to a local or foreign remote, not without a token.
     const dir = path.join(config.stateDirPath, 'proposals', branch.replace(/[^A-Za-z0-9._-]+/g, '-'));
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const patch = await git.run(['format-patch', '--stdout', '--no-color', '--end-of-options', `${base}..HEAD`]).catch(() => '');
+    const patch = await git.run(['format-patch', '--stdout', '--no-color', '--no-ext-diff', '--no-textconv', '--end-of-options', `${base}..HEAD`]).catch(() => '');
     await fs.writeFile(path.join(dir, 'change.patch'), patch);
-    await fs.writeFile(path.join(dir, 'PROPOSAL.md'), `# ${options.title}\n\nBranch: \`${branch}\` at \`${head}\`${pushed ? ` (pushed to ${config.git.remote})` : ''}\n\n${body}\n\nApply with: \`git am ${path.join(dir, 'change.patch')}\`\n`);
-    return { kind: 'local_proposal', number: null, url: null, updated: false, pushed, proposal_dir: dir, branch, head, tree };
+    await fs.writeFile(path.join(dir, 'PROPOSAL.md'), `# ${title}\n\nBranch: \`${branch}\` at \`${head}\` (not pushed).\n\nWhy a local proposal: ${reason ?? 'no GitHub repository is configured'}.\n\n${body}\n\nApply with: \`git am ${path.join(dir, 'change.patch')}\`\n`);
+    return { kind: 'local_proposal', number: null, url: null, updated: false, pushed: false, proposal_dir: dir, branch, head, tree };
   }
+  await pushToGitHub({ git, url: target.url, branch, sha: head, token });
+  const pushed = true;
+  const coords = { owner: target.owner, repo: target.repo };
 
   const gh = await octokit(config.github, token);
   try {
@@ -191,11 +299,11 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
       const open = await gh.pulls.list({ owner: coords.owner, repo: coords.repo, state: 'open', per_page: 100 });
       const existing = open.data.find((pr) => (pr.body ?? '').includes(marker));
       if (existing) {
-        const updated = await gh.pulls.update({ owner: coords.owner, repo: coords.repo, pull_number: existing.number, title: options.title, body });
+        const updated = await gh.pulls.update({ owner: coords.owner, repo: coords.repo, pull_number: existing.number, title, body });
         return { kind: 'github', number: updated.data.number, url: updated.data.html_url, updated: true, pushed, proposal_dir: null, branch, head, tree };
       }
     }
-    const created = await gh.pulls.create({ owner: coords.owner, repo: coords.repo, title: options.title, head: branch, base, body });
+    const created = await gh.pulls.create({ owner: coords.owner, repo: coords.repo, title, head: branch, base, body });
     return { kind: 'github', number: created.data.number, url: created.data.html_url, updated: false, pushed, proposal_dir: null, branch, head, tree };
   } catch (error) {
     throw githubError(error, 'open the pull request', token);

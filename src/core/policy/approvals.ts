@@ -1,46 +1,42 @@
 import { randomBytes } from 'node:crypto';
-import { recordKey, sign, verifySignature } from '../state/signing.js';
-import { StateStore } from '../state/store.js';
+import { SealedTable } from '../state/sealed-table.js';
 
 /**
  * Human approvals: for a commit that touches security-sensitive paths (subject: the tree
  * committed) or for a merge (subject: the pull request). Only a human path creates one: the
- * client's elicitation accepted by its user, or the `selfscope approve` command at an
- * interactive terminal. No tool argument can.
+ * `selfscope approve` command at an interactive terminal, the bot's own process for an
+ * allowed user, or (for commits, where configured) the client's elicitation. No tool argument can.
  */
 
 export type ApprovalKind = 'sensitive_commit' | 'merge';
+export type ApprovalChannel = 'terminal' | 'bot' | 'elicitation' | 'cli' | 'github_review';
 
 export interface Approval {
   id: string;
   kind: ApprovalKind;
   subject: string;
   approved_by: string;
-  via: 'elicitation' | 'cli' | 'github_review';
+  /**
+   * How the human said yes: `terminal` (`selfscope approve` at an interactive terminal),
+   * `bot` (the bot's own process, for an allowed user), `elicitation` (a confirmation in the
+   * MCP client; counts for sensitive commits only where git.elicitationApproves is on).
+   * `cli` and `github_review` are older records: `cli` was the terminal for commits (and an
+   * agent-runnable flag for merges), review approvals are no longer stored.
+   */
+  via: ApprovalChannel;
   at: string;
 }
 
-const SCHEMA = ['CREATE TABLE IF NOT EXISTS approvals (id VARCHAR PRIMARY KEY, kind VARCHAR, subject VARCHAR, record VARCHAR, mac VARCHAR)'];
+// Found by kind and subject: both bound, with who approved, how and when.
+const APPROVALS = new SealedTable<Approval>('approvals', { id: 'id', kind: 'kind', subject: 'subject' });
 
-export async function recordApproval(stateDirPath: string, approval: Omit<Approval, 'id' | 'at'>): Promise<Approval> {
+export async function recordApproval(privateDirPath: string, approval: Omit<Approval, 'id' | 'at'>): Promise<Approval> {
   const full: Approval = { ...approval, id: `apr-${randomBytes(5).toString('hex')}`, at: new Date().toISOString() };
-  const key = await recordKey(stateDirPath);
-  const record = JSON.stringify(full);
-  await StateStore.inStateDir(stateDirPath).run('approvals', SCHEMA, async (conn) => {
-    const stmt = await conn.prepare('INSERT INTO approvals VALUES ($1, $2, $3, $4, $5)');
-    stmt.bind([full.id, full.kind, full.subject, record, sign(key, record)]);
-    await stmt.run();
-  });
+  await APPROVALS.insert(privateDirPath, full);
   return full;
 }
 
-export async function findApproval(stateDirPath: string, kind: ApprovalKind, subject: string): Promise<Approval | null> {
-  const key = await recordKey(stateDirPath);
-  const rows = await StateStore.inStateDir(stateDirPath).run('approvals', SCHEMA, async (conn) => {
-    const stmt = await conn.prepare('SELECT record, mac FROM approvals WHERE kind = $1 AND subject = $2');
-    stmt.bind([kind, subject]);
-    return (await stmt.runAndReadAll()).getRowObjectsJS() as Array<{ record: string; mac: string }>;
-  });
-  for (const row of rows) if (verifySignature(key, row.record, row.mac)) return JSON.parse(row.record) as Approval;
-  return null;
+/** The approval of `subject`, given through one of `channels` when named (the channel is signed with the record). */
+export async function findApproval(privateDirPath: string, kind: ApprovalKind, subject: string, channels?: readonly ApprovalChannel[]): Promise<Approval | null> {
+  return (await APPROVALS.select(privateDirPath, { kind, subject })).find((a) => !channels || channels.includes(a.via)) ?? null;
 }

@@ -22,11 +22,57 @@ function tomlString(value: string): string {
   return JSON.stringify(value); // TOML basic strings share JSON's escapes for what we emit
 }
 
+/**
+ * What the agent's sandbox hides. Paths are absolute; a directory covers its subtree.
+ */
+export interface SandboxPaths {
+  /** Neither read nor written: selfscope's private state, other sessions' files, other worktrees. */
+  hidden: string[];
+  /** Read but never written: the main checkout's git directory, the worktree's own .git file. */
+  readOnly: string[];
+}
+
+// Claude Code reads Read/Edit rules and sandbox paths as gitignore patterns, where `//` anchors
+// at the filesystem root; a glob character in a real path is escaped so it means itself.
+function rootAnchored(p: string): string {
+  return `/${p.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}`;
+}
+
+/**
+ * Claude Code's settings for a session (`--settings <file>`): its OS sandbox on, with no
+ * fallback to running a command unsandboxed and no start without it; commands write only
+ * in the working directory (the worktree, Claude Code's default) and never the read-only
+ * paths; the hidden paths are out of reach of Read, Edit and sandboxed commands alike; and
+ * permission-bypass mode is off. Shell commands still need an allow rule (none is given by
+ * default): the sandbox is what confines them where an operator allows them.
+ */
+export function claudeSettings(paths: SandboxPaths): Record<string, unknown> {
+  const subtree = (p: string) => [rootAnchored(p), `${rootAnchored(p)}/**`];
+  return {
+    sandbox: {
+      enabled: true,
+      failIfUnavailable: true,
+      allowUnsandboxedCommands: false,
+      autoAllowBashIfSandboxed: false,
+      filesystem: {
+        denyRead: paths.hidden.map(rootAnchored),
+        denyWrite: [...paths.hidden, ...paths.readOnly].map(rootAnchored),
+      },
+    },
+    permissions: {
+      deny: [...paths.hidden.flatMap((p) => subtree(p).flatMap((r) => [`Read(${r})`, `Edit(${r})`])), ...paths.readOnly.flatMap((p) => subtree(p).map((r) => `Edit(${r})`))],
+      disableBypassPermissionsMode: 'disable',
+    },
+  };
+}
+
 export interface AgentCommandInput {
   agent: AgentKind;
   prompt: string;
   worktree: string;
   mcpConfigFile: string;
+  /** Claude Code's settings file (its sandbox and deny rules). */
+  settingsFile?: string;
   server: McpServerLaunch;
   /** Extra arguments from configuration (model, permission mode...). */
   extraArgs?: string[];
@@ -39,6 +85,7 @@ export function agentCommand(input: AgentCommandInput): { command: string; args:
       args: [
         '-p',
         input.prompt,
+        ...(input.settingsFile ? ['--settings', input.settingsFile] : []),
         '--mcp-config',
         input.mcpConfigFile,
         '--strict-mcp-config',
@@ -54,6 +101,8 @@ export function agentCommand(input: AgentCommandInput): { command: string; args:
     };
   }
   const overrides = [
+    // Commands Codex runs write only in the worktree (--sandbox workspace-write) and reach no network.
+    'sandbox_workspace_write.network_access=false',
     `mcp_servers.selfscope.command=${tomlString(input.server.command)}`,
     `mcp_servers.selfscope.args=[${input.server.args.map(tomlString).join(', ')}]`,
     ...Object.entries(input.server.env ?? {}).map(([k, v]) => `mcp_servers.selfscope.env.${k}=${tomlString(v)}`),

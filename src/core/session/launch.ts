@@ -3,14 +3,19 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { appendAudit, readPullRequestRecords } from '../audit/audit-log.js';
 import { createBranchWorktree } from '../git/branch.js';
+import { githubToken } from '../github/pull-request.js';
 import { checkBudget, isDevModePaused } from './budget.js';
 import { runSession, type LaunchSessionOptions, type LaunchSessionResult, type SessionDeps } from './launcher.js';
 
 // The built CLI, from dist/core/session (or src/core/session when run from source).
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'cli', 'main.js');
 
-/** What the agent may see of our environment: its own credentials and the basics, never selfscope's HTTP token. */
-const PASSED_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LC_[A-Z]+|TERM|TZ|TMPDIR|XDG_[A-Z_]+|NODE_EXTRA_CA_CERTS|SSL_CERT_(FILE|DIR)|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|ANTHROPIC_[A-Z0-9_]+|CLAUDE_[A-Z0-9_]+|OPENAI_[A-Z0-9_]+|CODEX_[A-Z0-9_]+|GITHUB_TOKEN|GH_TOKEN)$/;
+/**
+ * What the agent may see of our environment: its own model credentials and the basics. Never
+ * selfscope's tokens: not the HTTP token, and not the GitHub token, which only the selfscope
+ * server the agent starts gets (through a file, see TOKEN_FILE_ENV).
+ */
+const PASSED_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LC_[A-Z]+|TERM|TZ|TMPDIR|XDG_[A-Z_]+|NODE_EXTRA_CA_CERTS|SSL_CERT_(FILE|DIR)|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|ANTHROPIC_[A-Z0-9_]+|CLAUDE_[A-Z0-9_]+|OPENAI_[A-Z0-9_]+|CODEX_[A-Z0-9_]+)$/;
 
 export function agentEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
@@ -24,6 +29,7 @@ export function createSessionDeps(config: ResolvedConfig, options: { env?: NodeJ
   return {
     repo: config.repo,
     stateDirPath: config.stateDirPath,
+    privateDirPath: config.privateDirPath,
     isPaused: () => isDevModePaused(config),
     checkBudget: (alreadyCounted) => checkBudget(config, { alreadyCounted }),
     createWorktree: async (name) => {
@@ -38,12 +44,15 @@ export function createSessionDeps(config: ResolvedConfig, options: { env?: NodeJ
       return { branch: created.branch, worktree: created.worktree };
     },
     // The agent starts this server in its worktree, which makes that worktree the tools' default.
+    // Its private directory is named outright: an agent may pass its server few variables (Codex
+    // passes a short list), and a different XDG_STATE_HOME would mean different private state.
     server: {
       command: process.execPath,
       args: [CLI, 'serve', '--repo', config.repo, '--state-dir', config.stateDirPath, ...(config.configFile ? ['--config', config.configFile] : []), '--logs', ...config.logs],
+      env: { SELFSCOPE_PRIVATE_DIR: config.privateDirPath },
     },
     audit: (event, outcome, metadata) =>
-      appendAudit(config.stateDirPath, {
+      appendAudit(config.privateDirPath, {
         kind: 'selfscope_session',
         event,
         tool: 'selfscope session',
@@ -53,10 +62,11 @@ export function createSessionDeps(config: ResolvedConfig, options: { env?: NodeJ
         ...(typeof metadata['requested_by'] === 'string' ? { user_id: metadata['requested_by'] } : {}),
       }),
     findPullRequest: async (branch) => {
-      const opened = (await readPullRequestRecords(config.stateDirPath)).filter((r) => r.change === 'opened' && r.branch === branch).at(-1);
+      const opened = (await readPullRequestRecords(config.privateDirPath)).filter((r) => r.change === 'opened' && r.branch === branch).at(-1);
       return opened ? { url: opened.url, number: opened.number, local_proposal: opened.proposal_dir } : null;
     },
     env: agentEnvironment(env),
+    githubToken: githubToken(config.github, env),
   };
 }
 

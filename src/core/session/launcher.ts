@@ -7,7 +7,7 @@ import { ConfigurationError, PolicyError, UserInputError } from '../errors.js';
 import { fixAnomalyPlaybook, investigatePlaybook } from '../playbooks/playbooks.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
 import { pauseFile } from './budget.js';
-import { AGENT_BINARY, agentCommand, claudeMcpConfig, parseAgentEvent, type AgentEvent, type AgentKind, type McpServerLaunch } from './agent-command.js';
+import { AGENT_BINARY, agentCommand, claudeMcpConfig, claudeSettings, parseAgentEvent, type AgentEvent, type AgentKind, type McpServerLaunch, type SandboxPaths } from './agent-command.js';
 
 export interface SessionEvent {
   at: string;
@@ -52,6 +52,8 @@ export interface LaunchSessionResult {
 export interface SessionDeps {
   repo: string;
   stateDirPath: string;
+  /** selfscope's private state: hidden from the agent; the token file lives here while the session runs. */
+  privateDirPath: string;
   /** Dev mode: while true, no session starts. */
   isPaused(): Promise<boolean>;
   /** Refuses (throws PolicyError) when today's launches or dollars are spent. */
@@ -64,7 +66,12 @@ export interface SessionDeps {
   findPullRequest(branch: string): Promise<LaunchSessionResult['pr']>;
   /** Environment for the agent process (its own credentials; never selfscope's tokens). */
   env: Record<string, string>;
+  /** The GitHub token for the agent's selfscope server only (null: pull requests become local proposals). */
+  githubToken: string | null;
 }
+
+/** How the launcher hands the GitHub token to the server (github.tokenFile), never to the agent. */
+export const TOKEN_FILE_ENV = 'SELFSCOPE_GITHUB__TOKEN_FILE';
 
 const MAX_TIMEOUT_S = 4 * 3600;
 
@@ -83,6 +90,39 @@ async function onPath(command: string, searchPath: string): Promise<boolean> {
     if (ok) return true;
   }
   return false;
+}
+
+/**
+ * What the agent's sandbox hides: the private directory; everything in the state directory
+ * but the worktrees, and every worktree but its own (those present now: a worktree created
+ * later is confined by the sandbox's write rules only); and, for writing, the main
+ * checkout's git directory (config, hooks), the worktree's own .git file and its .claude
+ * directory (settings and hooks a later session would load).
+ */
+async function sandboxPaths(deps: SessionDeps, worktree: string): Promise<SandboxPaths> {
+  const hidden = new Set<string>();
+  const readOnly = new Set<string>();
+  // The sandbox sees real paths (a symlinked /tmp, say): name both.
+  const add = async (set: Set<string>, p: string) => {
+    set.add(path.resolve(p));
+    const real = await fs.realpath(p).catch(() => null);
+    if (real) set.add(real);
+  };
+  await add(hidden, deps.privateDirPath);
+  const worktreesRoot = path.join(deps.stateDirPath, 'worktrees');
+  for (const entry of new Set([...(await fs.readdir(deps.stateDirPath).catch(() => [] as string[])), 'sessions'])) {
+    if (entry !== 'worktrees') await add(hidden, path.join(deps.stateDirPath, entry));
+  }
+  const own = await fs.realpath(worktree).catch(() => path.resolve(worktree));
+  for (const entry of await fs.readdir(worktreesRoot).catch(() => [] as string[])) {
+    const p = path.join(worktreesRoot, entry);
+    if ((await fs.realpath(p).catch(() => path.resolve(p))) !== own) await add(hidden, p);
+  }
+  await add(readOnly, path.join(deps.repo, '.git'));
+  await add(readOnly, path.join(worktree, '.git'));
+  // Claude Code's own settings and hooks there would outlive this session's rules.
+  await add(readOnly, path.join(worktree, '.claude'));
+  return { hidden: [...hidden], readOnly: [...readOnly] };
 }
 
 function branchNameFor(options: LaunchSessionOptions): string {
@@ -133,16 +173,44 @@ export async function runSession(options: LaunchSessionOptions, deps: SessionDep
   }
 
   const { branch, worktree } = await deps.createWorktree(branchNameFor(options));
+  // The token file lives only while the agent runs, in the private directory it cannot read.
+  const secretsDir = path.join(deps.privateDirPath, 'sessions', sessionId);
+  try {
+    return await runAgent(options, deps, { sessionId, auditBase, timeoutS, branch, worktree, secretsDir });
+  } finally {
+    await fs.rm(secretsDir, { recursive: true, force: true });
+  }
+}
+
+async function runAgent(
+  options: LaunchSessionOptions,
+  deps: SessionDeps,
+  s: { sessionId: string; auditBase: Record<string, unknown>; timeoutS: number; branch: string; worktree: string; secretsDir: string },
+): Promise<LaunchSessionResult> {
+  const { sessionId, auditBase, timeoutS, branch, worktree } = s;
   const sessionDir = path.join(deps.stateDirPath, 'sessions', sessionId);
   await fs.mkdir(sessionDir, { recursive: true, mode: 0o700 });
+  await fs.mkdir(deps.privateDirPath, { recursive: true, mode: 0o700 });
+  let server = deps.server;
+  if (deps.githubToken) {
+    await fs.mkdir(s.secretsDir, { recursive: true, mode: 0o700 });
+    const tokenFile = path.join(s.secretsDir, 'github-token');
+    await fs.writeFile(tokenFile, deps.githubToken, { mode: 0o600, flag: 'wx' });
+    server = { ...server, env: { ...server.env, [TOKEN_FILE_ENV]: tokenFile } };
+  }
   const mcpConfigFile = path.join(sessionDir, 'mcp.json');
-  await fs.writeFile(mcpConfigFile, `${JSON.stringify(claudeMcpConfig(deps.server), null, 2)}\n`, { mode: 0o600 });
+  await fs.writeFile(mcpConfigFile, `${JSON.stringify(claudeMcpConfig(server), null, 2)}\n`, { mode: 0o600 });
+  let settingsFile: string | undefined;
+  if (options.agent === 'claude-code') {
+    settingsFile = path.join(sessionDir, 'claude-settings.json');
+    await fs.writeFile(settingsFile, `${JSON.stringify(claudeSettings(await sandboxPaths(deps, worktree)), null, 2)}\n`, { mode: 0o600 });
+  }
 
   const task = sanitizeUntrusted(options.task, 4000).text;
   const prompt = options.anomalyId
     ? fixAnomalyPlaybook({ anomalyId: options.anomalyId, ...(task ? { evidence: `The request that started this session: ${task}` } : {}) })
     : investigatePlaybook({ symptom: task, since: '24h' });
-  const { command, args } = agentCommand({ agent: options.agent, prompt, worktree, mcpConfigFile, server: deps.server, ...(options.agentArgs ? { extraArgs: options.agentArgs } : {}) });
+  const { command, args } = agentCommand({ agent: options.agent, prompt, worktree, mcpConfigFile, server, ...(settingsFile ? { settingsFile } : {}), ...(options.agentArgs ? { extraArgs: options.agentArgs } : {}) });
 
   const started = Date.now();
   const emit = (event: Omit<SessionEvent, 'at' | 'session_id'>) => options.onEvent?.({ at: new Date().toISOString(), session_id: sessionId, ...event });
