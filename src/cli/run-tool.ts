@@ -1,13 +1,15 @@
 import type { AppContext } from '../server/app-context.js';
-import type { AnyToolDefinition, ToolResult } from '../tools/define-tool.js';
+import type { AnyToolDefinition } from '../tools/define-tool.js';
+import { egressToolResult, type EgressToolResult } from '../server/boundary.js';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 
 /**
  * Runs a tool's handler in this process, for CLI commands that show a person the same
- * result an agent gets: input validated by the tool's own schema, no MCP in between.
+ * result an agent gets: input validated by the tool's own schema, no MCP in between, and
+ * the result through the same egress gate (a terminal is as easy to fool as a model).
  */
-export async function runToolInProcess(app: AppContext, tool: AnyToolDefinition, input: Record<string, unknown>, signal?: AbortSignal): Promise<ToolResult<Record<string, unknown>>> {
+export async function runToolInProcess(app: AppContext, tool: AnyToolDefinition, input: Record<string, unknown>, signal?: AbortSignal): Promise<EgressToolResult> {
   const parsed = z.object(tool.inputSchema).safeParse(input);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
@@ -17,12 +19,15 @@ export async function runToolInProcess(app: AppContext, tool: AnyToolDefinition,
   }
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort());
-  return tool.handler(parsed.data, {
+  const result = await tool.handler(parsed.data, {
     app,
     signal: controller.signal,
     logger: app.logger,
     sessionId: undefined,
     progress: async () => {},
     elicit: async () => null,
-  }) as Promise<ToolResult<Record<string, unknown>>>;
+  });
+  const out = egressToolResult(tool, result, app.config.limits);
+  if (!out.ok) throw out.error;
+  return out.value;
 }

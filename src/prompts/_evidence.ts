@@ -25,7 +25,7 @@ export function anomalyLine(a: AnomalyRecord): string {
 }
 
 export async function openAnomalies(app: AppContext, limit = 10): Promise<AnomalyRecord[]> {
-  return listAnomalies(app.config.stateDirPath, 'open', limit);
+  return listAnomalies(app.config.privateDirPath, 'open', limit);
 }
 
 /** Groups (by the given columns) with their metrics; empty when the logs cannot be read. */
@@ -71,13 +71,16 @@ export async function exampleTimeline(app: AppContext, fingerprint: string): Pro
 
 /** Pull requests selfscope opened in the period that no merge has followed. */
 export async function waitingPullRequests(app: AppContext, sinceMs: number): Promise<string[]> {
-  const records = (await readPullRequestRecords(app.config.stateDirPath)).filter((r) => Date.parse(r.ts) >= sinceMs);
+  const records = (await readPullRequestRecords(app.config.privateDirPath)).filter((r) => Date.parse(r.ts) >= sinceMs);
   const merged = new Set(records.filter((r) => r.change === 'merged').map((r) => r.key));
   const opened = new Map(records.filter((r) => r.change === 'opened').map((r) => [r.key, `${r.number !== null ? `${r.key} ` : ''}${r.branch ?? ''}: ${r.url ?? r.proposal_dir ?? 'local proposal'}`]));
   return [...opened.entries()].filter(([key]) => !merged.has(key)).map(([, line]) => line);
 }
 
-/** Joins sections into evidence text within the budget, sanitised (log content is untrusted). */
+/**
+ * Joins sections into evidence text within the budget, sanitised (log content is untrusted);
+ * the prompt sends it as an untrusted part, which the server boundary delimits.
+ */
 export function evidenceText(sections: Array<[string, string[]]>): string {
   const text = sections
     .filter(([, lines]) => lines.length)

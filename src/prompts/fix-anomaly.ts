@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getAnomaly, listAnomalies } from '../core/anomalies/state.js';
 import { NotFoundError } from '../core/errors.js';
-import { fixAnomalyPlaybook } from '../core/playbooks/playbooks.js';
+import { fixAnomalyPlaybookParts } from '../core/playbooks/playbooks.js';
 import { anomalyErrorTexts, suspectCommits } from '../core/anomalies/suspects.js';
 import { getLogIndex } from '../server/engines.js';
 import { definePrompt } from './define-prompt.js';
@@ -11,14 +11,17 @@ export default definePrompt({
   name: 'fix_anomaly',
   title: 'Fix an anomaly',
   description: 'The evidence for one anomaly (by id, completed from the open ones), its suspect commits, and the steps: branch in a worktree, fix, run_typecheck, run_tests, commit, PR, report back, later verify_fix.',
+  // Its steps branch, check, commit and open a PR: without those tools it cannot be followed.
+  needsTools: ['query_runtime_logs', 'suspect_commits', 'git_branch_create', 'run_typecheck', 'run_tests', 'git_commit', 'git_pr_create'],
+  usesTools: ['detect_anomalies', 'verify_fix'],
   argsSchema: {
     anomaly_id: z.string().min(1).max(100).describe('From detect_anomalies or selfscope://anomalies/open.'),
   },
   complete: {
-    anomaly_id: async (value, { app }) => (await listAnomalies(app.config.stateDirPath, 'open', 100)).map((r) => r.id).filter((id) => id.startsWith(value)),
+    anomaly_id: async (value, { app }) => (await listAnomalies(app.config.privateDirPath, 'open', 100)).map((r) => r.id).filter((id) => id.startsWith(value)),
   },
   async render(args, { app }) {
-    const rec = await getAnomaly(app.config.stateDirPath, args.anomaly_id.trim());
+    const rec = await getAnomaly(app.config.privateDirPath, args.anomaly_id.trim());
     if (!rec) throw new NotFoundError(`No anomaly ${args.anomaly_id.slice(0, 60)}.`, { hint: 'Complete the argument from the open anomalies, or run detect_anomalies first.' });
     const a = rec.anomaly;
     // The same ranking suspect_commits gives; a repository or log problem only loses this section.
@@ -35,7 +38,7 @@ export default definePrompt({
     ]);
     return {
       description: `Fix ${rec.id}: ${rec.summary.slice(0, 80)}`,
-      messages: [{ role: 'user', text: fixAnomalyPlaybook({ anomalyId: rec.id, evidence }) }],
+      messages: [{ role: 'user', text: fixAnomalyPlaybookParts({ anomalyId: rec.id, evidence }) }],
     };
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { investigatePlaybook } from '../core/playbooks/playbooks.js';
+import { investigatePlaybookParts } from '../core/playbooks/playbooks.js';
 import { definePrompt } from './define-prompt.js';
 import { aggregateRows, anomalyLine, exampleTimeline, checkPeriod, evidenceText, openAnomalies } from './_evidence.js';
 
@@ -14,6 +14,9 @@ export default definePrompt({
   name: 'investigate',
   title: 'Investigate a reported problem',
   description: 'A symptom in the user\'s words ("the music skip thing is broken again"): open anomalies, matching error fingerprints with counts, a recent example, and the playbook to confirm, find suspect commits, read the code and decide on a fix.',
+  needsTools: ['query_runtime_logs', 'detect_anomalies'],
+  // The fix step is conditional: a read-only session still investigates, told what it lacks.
+  usesTools: ['log_timeline', 'get_log_event', 'suspect_commits', 'git_branch_create', 'run_typecheck', 'run_tests', 'git_commit', 'git_pr_create'],
   argsSchema: {
     symptom: z.string().min(1).max(2000).describe('What the user said, in their words.'),
     since: z.string().max(20).optional().describe('How far back to look (default 24h).'),
@@ -38,7 +41,7 @@ export default definePrompt({
     ]);
     return {
       description: `Investigate: ${args.symptom.slice(0, 80)}`,
-      messages: [{ role: 'user', text: investigatePlaybook({ symptom: args.symptom, since, evidence }) }],
+      messages: [{ role: 'user', text: investigatePlaybookParts({ symptom: args.symptom, since, evidence }) }],
     };
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listAnomalies } from '../core/anomalies/state.js';
 import { parseDuration } from '../core/logs/query.js';
-import { selfAuditPlaybook } from '../core/playbooks/playbooks.js';
+import { selfAuditPlaybookParts } from '../core/playbooks/playbooks.js';
 import { definePrompt } from './define-prompt.js';
 import { aggregateLines, anomalyLine, checkPeriod, evidenceText, waitingPullRequests } from './_evidence.js';
 
@@ -9,6 +9,8 @@ export default definePrompt({
   name: 'self_audit',
   title: 'Audit the bot over a period',
   description: "Top error fingerprints, latency, cost per agent, anomalies opened and resolved, PRs waiting for a human, over a period (default 7d); asks for a short report with fix proposals ranked by impact.",
+  needsTools: ['query_runtime_logs'],
+  usesTools: ['detect_anomalies', 'git_log'],
   argsSchema: {
     period: z.string().max(20).optional().describe('e.g. 24h, 7d (default 7d).'),
   },
@@ -18,7 +20,7 @@ export default definePrompt({
   async render(args, { app }) {
     const period = checkPeriod(args.period ?? '7d', 'period');
     const sinceMs = Date.now() - parseDuration(period)!;
-    const all = await listAnomalies(app.config.stateDirPath, 'all', 200);
+    const all = await listAnomalies(app.config.privateDirPath, 'all', 200);
     const inPeriod = all.filter((r) => r.status !== 'past' && (Date.parse(r.first_seen) >= sinceMs || Date.parse(r.last_fired) >= sinceMs || (r.resolved_at !== null && Date.parse(r.resolved_at) >= sinceMs)));
     const evidence = evidenceText([
       [`Top error fingerprints over ${period}`, await aggregateLines(app, { since: period, errors_only: true }, ['fingerprint'], ['count'], 8)],
@@ -29,7 +31,7 @@ export default definePrompt({
     ]);
     return {
       description: `Self-audit over ${period}`,
-      messages: [{ role: 'user', text: selfAuditPlaybook({ period, evidence }) }],
+      messages: [{ role: 'user', text: selfAuditPlaybookParts({ period, evidence }) }],
     };
   },
 });

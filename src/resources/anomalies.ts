@@ -4,31 +4,34 @@ import { defineResource, defineResourceTemplate } from './define-resource.js';
 
 export const anomaliesOpen = defineResource({
   name: 'anomalies_open',
+  toolset: 'anomalies',
   uri: 'selfscope://anomalies/open',
   title: 'Open anomalies',
   description: 'Anomalies open now, most severe first. Subscribable: updated when the set or a severity changes (detect_anomalies or selfscope watch).',
   mimeType: 'application/json',
   subscribable: true,
   read: async ({ app, uri }) => {
-    const open = await listAnomalies(app.config.stateDirPath, 'open');
-    return [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted: true, anomalies: open.map((r) => ({ id: r.id, rule: r.rule, severity: r.severity, summary: r.summary, first_seen: r.first_seen, last_fired: r.last_fired })) }, null, 1) }];
+    const open = await listAnomalies(app.config.privateDirPath, 'open');
+    return [{ uri: uri.href, json: { untrusted: true, anomalies: open.map((r) => ({ id: r.id, rule: r.rule, severity: r.severity, summary: r.summary, first_seen: r.first_seen, last_fired: r.last_fired })) } }];
   },
 });
 
 export const anomalyDetail = defineResourceTemplate({
   name: 'anomaly',
+  toolset: 'anomalies',
   uriTemplate: 'selfscope://anomalies/{id}',
   title: 'One anomaly',
   description: 'An anomaly in full: figures, samples (untrusted), evidence query, and its history (opened, escalated, resolved).',
   mimeType: 'application/json',
   complete: {
-    id: async (value, { app }) => (await listAnomalies(app.config.stateDirPath, 'all', 100)).map((r) => r.id).filter((id) => id.startsWith(value)),
+    id: async (value, { app }) => (await listAnomalies(app.config.privateDirPath, 'all', 100)).map((r) => r.id).filter((id) => id.startsWith(value)),
   },
   read: async ({ app, uri, params }) => {
     const id = params['id'] ?? '';
     if (!/^an-[0-9a-f]{12}$/.test(id)) throw new UserInputError('An anomaly id looks like an-3fa2c91b0e12.', { hint: 'Read selfscope://anomalies/open for the ids.' });
-    const rec = await getAnomaly(app.config.stateDirPath, id);
+    const rec = await getAnomaly(app.config.privateDirPath, id);
     if (!rec) throw new NotFoundError(`No anomaly ${id}.`, { hint: 'Read selfscope://anomalies/open for the ids.' });
-    return [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted: true, ...rec }, null, 1) }];
+    // Subjects, summaries and samples quote log text: the boundary sanitises, bounds and marks the body.
+    return [{ uri: uri.href, json: { untrusted: true, ...rec } }];
   },
 });

@@ -1,10 +1,16 @@
 import type { AppContext } from '../server/app-context.js';
+import type { RenderedText } from '../core/text/delimit.js';
+import type { Toolset } from '../tools/define-tool.js';
 
-export interface ResourceContents {
-  uri: string;
-  mimeType: string;
-  text: string;
-}
+/**
+ * What a read returns; the server boundary turns it into the contents sent. `json` is a
+ * value (sanitised and given `untrusted_notice` for an untrusted resource), `rendered` is
+ * text whose untrusted parts get delimited, `text` is sent as it is only by a trusted resource.
+ */
+export type ResourceContents =
+  | { uri: string; mimeType: string; text: string }
+  | { uri: string; json: unknown }
+  | { uri: string; mimeType: string; rendered: RenderedText };
 
 interface ResourceBase {
   /** Registry name (unique), snake_case. */
@@ -12,6 +18,17 @@ interface ResourceBase {
   title: string;
   description: string;
   mimeType: string;
+  /**
+   * Whether the body carries text from logs, test output or other untrusted sources: the
+   * boundary then sanitises every string of it, bounds it and marks it. Default true; a
+   * resource of selfscope's own facts opts out with false.
+   */
+  untrusted?: boolean;
+  /**
+   * The toolset the resource serves: it is registered only in sessions that register at least
+   * one tool of that toolset. None: always registered.
+   */
+  toolset?: Toolset;
   /** Whether clients may subscribe to `notifications/resources/updated` for it. */
   subscribable?: boolean;
   /**

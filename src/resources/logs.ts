@@ -6,12 +6,15 @@ import { getLogIndex } from '../server/engines.js';
 import { defineResource, defineResourceTemplate, type ResourceContents } from './define-resource.js';
 
 const JSON_MIME = 'application/json';
+// What a kind may look like in a URI (the read checks it; completion offers only such kinds).
+const KIND_PATTERN = /^[\w.:-]{1,120}$/;
 const COMPACT = ['id', 'ts', 'level', 'kind', 'event', 'agent', 'latency_ms', 'error', 'tool_name'] as const;
 // Updates are sent at most this often per resource.
 const DEBOUNCE_MS = 1000;
 
+/** A JSON body; the boundary sanitises it and adds the untrusted notice. */
 function json(uri: URL | string, value: unknown): ResourceContents[] {
-  return [{ uri: String(uri), mimeType: JSON_MIME, text: JSON.stringify(value, null, 1) }];
+  return [{ uri: String(uri), json: value }];
 }
 
 function bounds(app: AppContext) {
@@ -65,6 +68,7 @@ function newestFailureTracker(): (index: LogIndex) => Promise<boolean> {
 
 export const logsRecent = defineResource({
   name: 'logs_recent',
+  toolset: 'logs',
   uri: 'selfscope://logs/recent',
   title: 'Recent log events',
   description: 'The latest 50 runtime log events, compact. Subscribable: updated when new lines land. Untrusted text.',
@@ -76,6 +80,7 @@ export const logsRecent = defineResource({
 
 export const logsErrors = defineResource({
   name: 'logs_errors',
+  toolset: 'logs',
   uri: 'selfscope://logs/errors',
   title: 'Recent failures',
   description: 'The latest 50 failures (level error, *_failed/*_error events, or an error message). Subscribable. Untrusted text.',
@@ -91,6 +96,7 @@ export const logsErrors = defineResource({
 
 export const logsStats = defineResource({
   name: 'logs_stats',
+  toolset: 'logs',
   uri: 'selfscope://logs/stats',
   title: 'Log statistics',
   description: 'Per-kind counts and error rates over the last 24 h, and index health (bad lines per file, freshness). Subscribable.',
@@ -113,6 +119,7 @@ export const logsStats = defineResource({
 
 export const logsKind = defineResourceTemplate({
   name: 'logs_kind',
+  toolset: 'logs',
   uriTemplate: 'selfscope://logs/kind/{kind}',
   title: 'Recent events of one kind',
   description: 'The latest 50 events of one kind (completion lists the known kinds). Untrusted text.',
@@ -122,18 +129,19 @@ export const logsKind = defineResourceTemplate({
       const index = await getLogIndex(app);
       await index.refresh();
       const rows = await index.query<{ kind: string }>(`SELECT DISTINCT kind FROM logs WHERE kind IS NOT NULL AND starts_with(kind, ?) ORDER BY kind LIMIT 50`, [value]);
-      return rows.rows.map((r) => r.kind);
+      return rows.rows.map((r) => r.kind).filter((k) => KIND_PATTERN.test(k));
     },
   },
   read: async ({ app, uri, params }) => {
     const kind = params['kind'] ?? '';
-    if (!/^[\w.:-]{1,120}$/.test(kind)) throw new UserInputError('A kind is letters, digits, _ . : or - (up to 120).', { hint: 'Complete the {kind} variable, or read selfscope://logs/stats for the kinds.' });
+    if (!KIND_PATTERN.test(kind)) throw new UserInputError('A kind is letters, digits, _ . : or - (up to 120).', { hint: 'Complete the {kind} variable, or read selfscope://logs/stats for the kinds.' });
     return json(uri, { kind, ...(await recent(app, { kind })) });
   },
 });
 
 export const logsEvent = defineResourceTemplate({
   name: 'logs_event',
+  toolset: 'logs',
   uriTemplate: 'selfscope://logs/event/{id}',
   title: 'One log event',
   description: 'One event by id, fields bounded (get_log_event pages through big fields). Untrusted text.',
@@ -145,7 +153,7 @@ export const logsEvent = defineResourceTemplate({
     await index.refresh();
     const row = await getEvent(index, id);
     if (!row) throw new NotFoundError(`No log event with id ${id}.`, { hint: 'Take ids from query_runtime_logs; ids change only if the index is rebuilt.' });
-    const event = boundRows([row], { fieldBytes: app.config.limits.fieldBytes, maxBytes: app.config.limits.resultBytes }).rows[0];
+    const event = boundRows([row], { fieldBytes: app.config.limits.fieldBytes, maxBytes: Math.floor(app.config.limits.resultBytes * 0.8) }).rows[0];
     return json(uri, { untrusted: true, event });
   },
 });

@@ -19,27 +19,24 @@ import { isTemplateResource, type ResourceDefinition } from '../resources/define
 import type { AnyToolDefinition, ToolContext } from '../tools/define-tool.js';
 import { ALL_TOOLS } from '../tools/index.js';
 import { SERVER_NAME } from '../version.js';
-import type { AppContext, RuntimeOptions } from './app-context.js';
-import { errorToMessage, errorToToolResult } from './boundary.js';
+import type { AppContext } from './app-context.js';
+import { egressPrompt, egressResourceContents, errorToMessage, errorToToolResult, toolCallResult } from './boundary.js';
+import { missingTools, planRegistration, sessionRuntime, withMissingToolsNote, type SessionChoices } from './filters.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
-import { checkResourceUri } from './resource-uri.js';
+import { checkResourceUri, checkTemplateValue } from './resource-uri.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-/**
- * The registration filters: `--read-only` keeps only tools that declare `readOnlyHint`,
- * `--toolsets` keeps the named groups (the `core` group is always kept).
- */
-export function selectTools(tools: readonly AnyToolDefinition[], runtime: Pick<RuntimeOptions, 'readOnly' | 'toolsets'>): AnyToolDefinition[] {
-  return tools.filter(
-    (tool) =>
-      (!runtime.readOnly || tool.annotations.readOnlyHint) &&
-      (runtime.toolsets === undefined || tool.toolset === 'core' || runtime.toolsets.includes(tool.toolset)),
-  );
-}
+// The registration filters (read-only, toolsets, allowed and denied tools) live in filters.ts.
+export { selectTools } from './filters.js';
 
-/** Builds one MCP server for one client session. Never shared between clients. */
-export function createServer(app: AppContext): McpServer {
+/**
+ * Builds one MCP server for one client session. Never shared between clients. `session`:
+ * what an HTTP client's headers asked for, which narrows the server's own choices.
+ */
+export function createServer(root: AppContext, session?: SessionChoices): McpServer {
+  const app = session ? root.forSession(sessionRuntime(root.runtime, session)) : root;
+  const plan = planRegistration(app.runtime, { tools: ALL_TOOLS, prompts: ALL_PROMPTS, resources: ALL_RESOURCES });
   const server = new McpServer(
     { name: SERVER_NAME, version: app.version },
     {
@@ -56,10 +53,10 @@ export function createServer(app: AppContext): McpServer {
   };
   const unsubscribeLogs = 'subscribe' in app.logger ? (app.logger as { subscribe(sink: Logger['log']): () => void }).subscribe(sessionLogger.log) : () => {};
 
-  for (const tool of selectTools(ALL_TOOLS, app.runtime)) registerTool(server, app, tool);
-  for (const resource of ALL_RESOURCES) registerResource(server, app, resource);
-  for (const prompt of ALL_PROMPTS) registerPrompt(server, app, prompt);
-  const stopSubscriptions = registerSubscriptions(server, app);
+  for (const tool of plan.tools) registerTool(server, app, tool);
+  for (const resource of plan.resources) registerResource(server, app, resource);
+  for (const prompt of plan.prompts) registerPrompt(server, app, prompt, missingTools(prompt, plan.toolNames));
+  const stopSubscriptions = registerSubscriptions(server, app, plan.resources);
 
   const previousOnClose = server.server.onclose;
   server.server.onclose = () => {
@@ -114,7 +111,8 @@ function registerTool(server: McpServer, app: AppContext, tool: AnyToolDefinitio
       try {
         const result = await tool.handler(input as Record<string, unknown>, toolContext(server, app, extra));
         trace(`${tool.name} finished in ${Date.now() - started} ms`);
-        return { content: [{ type: 'text', text: result.text }], structuredContent: result.structured as Record<string, unknown> };
+        // Every result leaves through the egress gate (boundary.ts): sanitised, delimited, bounded.
+        return toolCallResult(tool, result, app.config.limits, app.logger);
       } catch (error) {
         trace(`${tool.name} failed after ${Date.now() - started} ms`);
         return errorToToolResult(error, tool.name, app.logger);
@@ -129,7 +127,7 @@ function registerResource(server: McpServer, app: AppContext, resource: Resource
     server.registerResource(resource.name, resource.uri, metadata, async (uri) => {
       checkResourceUri(uri.href);
       try {
-        return { contents: await resource.read({ app, uri }) };
+        return { contents: egressResourceContents(resource, await resource.read({ app, uri }), app.config.limits) };
       } catch (error) {
         throw new McpError(ErrorCode.InvalidParams, errorToMessage(error, resource.name));
       }
@@ -150,16 +148,16 @@ function registerResource(server: McpServer, app: AppContext, resource: Resource
   server.registerResource(resource.name, template, metadata, async (uri, variables) => {
     checkResourceUri(uri.href);
     const params = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
-    for (const value of Object.values(params)) checkResourceUri(value);
+    for (const value of Object.values(params)) checkTemplateValue(value);
     try {
-      return { contents: await resource.read({ app, uri, params }) };
+      return { contents: egressResourceContents(resource, await resource.read({ app, uri, params }), app.config.limits) };
     } catch (error) {
       throw new McpError(ErrorCode.InvalidParams, errorToMessage(error, resource.name));
     }
   });
 }
 
-function registerPrompt(server: McpServer, app: AppContext, prompt: AnyPromptDefinition): void {
+function registerPrompt(server: McpServer, app: AppContext, prompt: AnyPromptDefinition, missing: readonly string[]): void {
   const argsSchema: Record<string, z.ZodType<string | undefined>> = {};
   for (const [name, schema] of Object.entries(prompt.argsSchema as Record<string, z.ZodType<string | undefined>>)) {
     const completer = prompt.complete?.[name];
@@ -168,11 +166,7 @@ function registerPrompt(server: McpServer, app: AppContext, prompt: AnyPromptDef
   }
   server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: argsSchema as never }, (async (args: Record<string, string | undefined>) => {
     try {
-      const rendered = await prompt.render(args, { app });
-      return {
-        ...(rendered.description ? { description: rendered.description } : {}),
-        messages: rendered.messages.map((m) => ({ role: m.role, content: { type: 'text' as const, text: m.text } })),
-      };
+      return egressPrompt(prompt, withMissingToolsNote(await prompt.render(args, { app }), missing), app.config.limits);
     } catch (error) {
       throw new McpError(ErrorCode.InvalidParams, errorToMessage(error, prompt.name));
     }
@@ -180,9 +174,9 @@ function registerPrompt(server: McpServer, app: AppContext, prompt: AnyPromptDef
 }
 
 /** resources/subscribe: remembers URIs per session and forwards matching update events. */
-function registerSubscriptions(server: McpServer, app: AppContext): () => void {
+function registerSubscriptions(server: McpServer, app: AppContext, resources: readonly ResourceDefinition[]): () => void {
   const subscribable = new Map(
-    ALL_RESOURCES.filter((r) => r.subscribable && !isTemplateResource(r)).map((r) => [(r as { uri: string }).uri, r] as const),
+    resources.filter((r) => r.subscribable && !isTemplateResource(r)).map((r) => [(r as { uri: string }).uri, r] as const),
   );
   const subscribed = new Map<string, (() => void) | null>();
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {

@@ -38,6 +38,8 @@ export const checkOutputSchema = {
   output_bytes: z.number(),
   output_dropped_bytes: z.number(),
   output_uri: z.string().describe('full output, paged'),
+  sandbox: z.enum(['bwrap', 'off', 'unavailable']).describe('bwrap: ran sandboxed; off: sandbox disabled by configuration; unavailable: bwrap could not start, so the run never counts for git_commit'),
+  sandbox_reason: z.string().nullable(),
 };
 
 export const checkInputShape = {
@@ -68,6 +70,7 @@ function renderCheck(r: CheckResult & { worktree: string }): string {
     `${r.check} ${r.ok ? 'PASSED' : 'NOT OK'}${r.not_ok_reason ? ` — ${r.not_ok_reason}` : ''} (${(r.duration_ms / 1000).toFixed(1)} s, exit ${r.timed_out ? 'timeout' : r.exit_code})`,
     `command: ${r.command.join(' ')}  (${r.reason})`,
     `tree: ${r.tree}${r.tree_changed ? ' (changed during the run: not recorded as passed)' : ''}${r.recorded ? ', recorded' : ''}`,
+    r.sandbox === 'bwrap' ? 'sandbox: bwrap' : r.sandbox === 'off' ? 'sandbox: OFF (checks.sandbox "off": test code could reach selfscope\'s private state and the network)' : `sandbox: UNAVAILABLE (${r.sandbox_reason ?? 'bwrap could not start'}): this run does not count for git_commit; install bubblewrap`,
   ];
   if (r.counts) lines.push(`tests: ${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.total} total`);
   for (const f of r.failures.slice(0, 10)) lines.push(`FAIL ${f.file ?? ''} › ${f.name}\n  ${f.message.split('\n').slice(0, 4).join('\n  ')}`);

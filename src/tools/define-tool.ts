@@ -1,6 +1,8 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { AppContext } from '../server/app-context.js';
 import type { Logger } from '../core/logger.js';
+import type { RenderedText } from '../core/text/delimit.js';
+import { UNTRUSTED_NOTICE } from '../core/text/egress.js';
 
 /** Groups that `--toolsets` selects. `core` is always registered. */
 export const TOOLSETS = ['core', 'logs', 'anomalies', 'checks', 'git'] as const;
@@ -40,8 +42,12 @@ export interface ToolContext {
 
 export interface ToolResult<O> {
   structured: O;
-  /** A short human-readable rendering; untrusted text inside it is clearly delimited. */
-  text: string;
+  /**
+   * A short human-readable rendering: a string, or parts in which log text is marked
+   * `untrusted(...)` (the boundary delimits it). An untrusted tool's plain string is
+   * delimited as a whole.
+   */
+  text: RenderedText;
 }
 
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
@@ -52,12 +58,29 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   inputSchema: I;
   outputSchema: O;
   annotations: ToolAnnotationsComplete;
+  /**
+   * The result carries text from the logs (or derived from it). The server boundary then
+   * sanitises every string of it (text and structured), caps fields and the total, adds
+   * `untrusted_notice` and delimits the text. Default: true for the logs and anomalies toolsets.
+   */
+  untrusted?: boolean;
   handler(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
 }
 
-/** Declares a tool; the identity function exists for type inference and one shape of definition. */
+// Toolsets whose results come from the logs: their tools are untrusted unless they say otherwise.
+const LOG_TOOLSETS: readonly Toolset[] = ['logs', 'anomalies'];
+
+/** The field every untrusted structured result starts with (the boundary fills it in). */
+export const untrustedNoticeSchema = z.string().describe(`Always: "${UNTRUSTED_NOTICE}"`);
+
+/**
+ * Declares a tool (one shape of definition, and type inference). An untrusted tool's output
+ * schema gains `untrusted_notice`, which the boundary adds to every result.
+ */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {
-  return definition;
+  const untrusted = definition.untrusted ?? LOG_TOOLSETS.includes(definition.toolset);
+  if (!untrusted) return { ...definition, untrusted: false };
+  return { ...definition, untrusted: true, outputSchema: { untrusted_notice: untrustedNoticeSchema, ...definition.outputSchema } };
 }
 
 // The registry holds tools of different shapes; the server only needs the common surface.

@@ -4,7 +4,8 @@ import { recordPastAnomalies, updateAnomalyState } from '../core/anomalies/state
 import { parseDuration, parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
-import { freshnessSchema, untrustedText } from './_shared.js';
+import { sanitizeJson } from '../core/text/egress.js';
+import { freshnessSchema, textBudget, untrustedText } from './_shared.js';
 
 const anomalySchema = z.object({
   id: z.string(),
@@ -54,6 +55,7 @@ export default defineTool({
     freshness: freshnessSchema,
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  untrusted: true,
   async handler(input, { app }) {
     const cfg = app.config.anomalies;
     const thresholds = {
@@ -81,19 +83,21 @@ export default defineTool({
     let opened: string[] = [];
     let resolved: string[] = [];
     if (live) {
-      const changes = await updateAnomalyState(app.config.stateDirPath, anomalies, at, parseDuration(cfg.quietPeriod) ?? 1_800_000);
+      const changes = await updateAnomalyState(app.config.privateDirPath, anomalies, at, parseDuration(cfg.quietPeriod) ?? 1_800_000);
       opened = changes.opened.map((a) => a.id);
       resolved = changes.resolved.map((r) => r.id);
       if (opened.length || resolved.length || changes.escalated.length) app.notifyResourceUpdated('selfscope://anomalies/open');
     } else {
-      await recordPastAnomalies(app.config.stateDirPath, anomalies, at);
+      await recordPastAnomalies(app.config.privateDirPath, anomalies, at);
     }
     const budget = Math.floor(app.config.limits.resultBytes * 0.8);
     const kept: Anomaly[] = [];
     let used = 0;
-    for (const a of anomalies) {
+    for (const raw of anomalies) {
+      // Sized as they will leave: subjects and summaries quote log text (the boundary would do the same).
+      const a = sanitizeJson(raw, { fieldBytes: app.config.limits.fieldBytes });
       const size = Buffer.byteLength(JSON.stringify(a));
-      if (used + size > budget && kept.length > 0) break;
+      if (used + size > budget) break;
       used += size;
       kept.push(a);
     }
@@ -102,7 +106,7 @@ export default defineTool({
       : `No anomaly as of ${at.toISOString()} (window ${input.window ?? cfg.window}, baseline ${input.baseline ?? cfg.baseline}).`;
     return {
       structured: { anomalies: kept, evaluated_at: at.toISOString(), state_updated: live, opened, resolved, truncated: kept.length < anomalies.length, freshness: index.freshness() },
-      text: kept.length ? `${kept.length} anomal${kept.length === 1 ? 'y' : 'ies'}:\n${untrustedText(text)}` : text,
+      text: kept.length ? [`${kept.length} anomal${kept.length === 1 ? 'y' : 'ies'}${kept.length < anomalies.length ? ` (of ${anomalies.length}; the rest did not fit in limits.resultBytes)` : ''}:`, untrustedText(text, textBudget(app.config.limits.resultBytes))] : [text],
     };
   },
 });

@@ -9,7 +9,7 @@ export default defineTool({
   toolset: 'git',
   title: 'Open a pull request with the evidence',
   description:
-    "Pushes the worktree's branch and opens a pull request whose body carries the evidence (anomaly, figures, queries), the verification record and the diff stat, and says merging needs a human. One PR per anomaly id (a second call updates it). Without a GitHub token or remote it writes a local proposal (patch + markdown) in the state directory.",
+    "Pushes the worktree's branch and opens a pull request whose body carries the evidence (anomaly, figures, queries), the verification record and the diff stat, and says merging needs a human. One PR per anomaly id (a second call updates it). It pushes only to the configured GitHub repository over https; without a token or a GitHub remote it writes a local proposal (patch + markdown) in the state directory and says why.",
   inputSchema: {
     worktree: z.string().max(4096).optional(),
     title: z.string().min(1).max(250),
@@ -29,6 +29,7 @@ export default defineTool({
     branch: z.string(),
     head: z.string(),
     tree: z.string(),
+    local_reason: z.string().nullable().describe('why it is a local proposal (nothing pushed), else null'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handler(input, ctx) {
@@ -51,7 +52,7 @@ export default defineTool({
     const text =
       result.kind === 'github'
         ? `${result.updated ? 'Updated' : 'Opened'} pull request #${result.number}: ${result.url}\nMerging needs a human.`
-        : `No GitHub token or GitHub remote: wrote a local proposal for a human in ${result.proposal_dir}${result.pushed ? ' (branch pushed)' : ''}.`;
+        : `Wrote a local proposal for a human in ${result.proposal_dir} (nothing pushed: ${result.local_reason}).`;
     return { structured: result, text };
   },
 });

@@ -3,7 +3,7 @@ import { UserInputError } from '../core/errors.js';
 import { timeline, TIMELINE_KEYS } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
-import { textTable, untrustedText } from './_shared.js';
+import { textBudget, textTable, untrustedText } from './_shared.js';
 
 export default defineTool({
   name: 'log_timeline',
@@ -30,6 +30,7 @@ export default defineTool({
     truncated_reason: z.string().nullable(),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  untrusted: true,
   async handler(input, { app }) {
     const given = TIMELINE_KEYS.filter((k) => input[k] !== undefined && input[k] !== '');
     if (given.length !== 1) {
@@ -40,11 +41,12 @@ export default defineTool({
     const key = given[0]!;
     const index = await getLogIndex(app);
     await index.refresh();
-    const t = await timeline(index, key, input[key]!, { fieldBytes: 300, maxBytes: Math.floor(app.config.limits.resultBytes * 0.8), maxEvents: input.limit });
+    const { fieldBytes, resultBytes } = app.config.limits;
+    const t = await timeline(index, key, input[key]!, { fieldBytes: Math.min(300, fieldBytes), maxBytes: Math.floor(resultBytes * 0.8), maxEvents: input.limit });
     const head = `${key}=${input[key]}: ${t.total_events} events, ${t.totals.errors} errors, $${t.totals.cost_usd}, ${t.totals.duration_ms ?? 0} ms (${t.totals.first ?? '-'} → ${t.totals.last ?? '-'})${t.truncated ? ` — cut: ${t.truncated_reason}` : ''}`;
     return {
       structured: { ...t, untrusted: true as const },
-      text: `${head}\n${untrustedText(textTable(t.events, ['ts', 'kind', 'event', 'latency_ms', 'error', 'usd_cost']))}`,
+      text: [head, untrustedText(textTable(t.events, ['ts', 'kind', 'event', 'latency_ms', 'error', 'usd_cost'], 60, textBudget(resultBytes)))],
     };
   },
 });

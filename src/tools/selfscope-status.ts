@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { discoverLogFiles } from '../core/logs/discover.js';
+import { discoverLogs } from '../core/logs/discover.js';
 import { currentBranch } from '../core/git/info.js';
 import { defineTool } from './define-tool.js';
 import { TOOLSETS } from './define-tool.js';
 import fs from 'node:fs/promises';
-import { getLogIndex, toolWorktree } from '../server/engines.js';
+import { getCheckRunner, getLogIndex, toolWorktree } from '../server/engines.js';
 import { treeIdentity, verificationFor, type VerificationRun } from '../core/checks/attestation.js';
 import { selectCommand } from '../core/checks/select-command.js';
+import { UNSANDBOXED_RISKS } from '../core/checks/sandbox.js';
 import { freshnessSchema } from './_shared.js';
 
 const logFile = z.object({
@@ -49,6 +50,9 @@ export default defineTool({
     }),
     log_files: z.array(logFile),
     log_files_total_bytes: z.number(),
+    log_files_skipped: z
+      .array(z.object({ path: z.string(), reason: z.enum(['outside_repository', 'outside_named_directory']), resolves_to: z.string() }))
+      .describe('Matches not read: symlinks whose real path leaves the repository (or the outside directory a glob names).'),
     state_dir: z.object({ path: z.string(), exists: z.boolean() }),
     index: z.object({
       file: z.string(),
@@ -75,13 +79,22 @@ export default defineTool({
       test: runSummary.nullable(),
       commands: z.object({ typecheck: z.string(), test: z.string() }),
     }),
+    sandbox: z
+      .object({
+        mode: z.enum(['bwrap', 'off']).describe('checks.sandbox'),
+        available: z.boolean().describe('whether bwrap can start here'),
+        reason: z.string().nullable().describe('why it cannot'),
+        network: z.boolean().describe('whether checks reach the network'),
+        unsandboxed: z.string().nullable().describe('what checks run without, when they are not sandboxed'),
+      })
+      .describe('the sandbox typecheck and test runs execute in'),
     autonomy: z.array(z.string()),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(_input, { app }) {
     const { config, runtime } = app;
-    const [files, branch, stateExists] = await Promise.all([
-      discoverLogFiles(config.repo, config.logs),
+    const [{ files, skipped }, branch, stateExists] = await Promise.all([
+      discoverLogs(config.repo, config.logs),
       currentBranch(app.cwd),
       fs.stat(config.stateDirPath).then(
         (s) => s.isDirectory(),
@@ -94,7 +107,9 @@ export default defineTool({
     const health = index.health().filter((h) => h.live || h.bad_lines > 0).slice(0, 20);
     const worktree = await toolWorktree(app, undefined);
     const tree = await treeIdentity(worktree).catch(() => null);
-    const verification = tree ? await verificationFor(config.stateDirPath, tree) : null;
+    const verification = tree ? await verificationFor(config.privateDirPath, tree) : null;
+    const sandbox = await (await getCheckRunner(app)).sandboxStatus();
+    const sandboxed = sandbox.mode === 'bwrap' && sandbox.available;
     const commands = { typecheck: await describeCommand(worktree, 'typecheck', config.checks), test: await describeCommand(worktree, 'test', config.checks) };
     const structured = {
       version: app.version,
@@ -108,6 +123,7 @@ export default defineTool({
       },
       log_files: files.slice(0, 50).map((f) => ({ path: f.displayPath, bytes: f.bytes, modified: f.modified })),
       log_files_total_bytes: totalBytes,
+      log_files_skipped: skipped.slice(0, 50),
       state_dir: { path: config.stateDirPath, exists: stateExists },
       index: {
         file: index.file,
@@ -123,6 +139,7 @@ export default defineTool({
         test: summary(verification?.test ?? null),
         commands,
       },
+      sandbox: { ...sandbox, unsandboxed: sandboxed ? null : UNSANDBOXED_RISKS },
       autonomy: [
         'autonomous: observe logs, detect anomalies, branch in a worktree, run typecheck and tests, commit verified trees, open a PR',
         'needs a human: merging a PR; committing security-sensitive files',
@@ -136,13 +153,21 @@ export default defineTool({
         ? `log files: none match ${config.logs.join(', ')} — set "logs" in selfscope.config.json`
         : `log files: ${files.length} (${totalBytes} bytes)${files.length > 50 ? ', first 50 listed' : ''}`,
       ...files.slice(0, 10).map((f) => `  ${f.displayPath}  ${f.bytes} B  ${f.modified}`),
+      ...(skipped.length
+        ? [`log files skipped: ${skipped.length} resolve outside the repository (name an outside log directory with an absolute glob in "logs" to read it)`, ...skipped.slice(0, 10).map((s) => `  ${s.path} -> ${s.resolves_to}`)]
+        : []),
       `state: ${config.stateDirPath}${stateExists ? '' : ' (not created yet)'}`,
       `index: ${structuredIndexLine(index.freshness())}`,
       ...health.filter((h) => h.bad_lines > 0).map((h) => `  ${h.path}: ${h.bad_lines} bad line(s) ${JSON.stringify(h.bad_by_reason)}, first at byte ${h.first_bad_offsets.join(', ')}`),
       `worktree ${worktree}: tree ${tree ?? '(not a git tree)'} ${verification?.verified ? 'VERIFIED (typecheck and tests passed on it)' : `not verified (missing: ${(verification?.missing ?? ['typecheck', 'test']).join(', ')})`}`,
       `typecheck: ${commands.typecheck}`,
       `test: ${commands.test}`,
-      `mode: ${runtime.readOnly ? 'read-only' : 'read-write'}, toolsets ${structured.configuration.toolsets.join(',')}, ${runtime.transport}`,
+      sandboxed
+        ? `sandbox: bwrap (state, private directory and HOME hidden; own PID namespace; network ${sandbox.network ? 'shared' : 'loopback only'})`
+        : sandbox.mode === 'off'
+          ? `sandbox: OFF (checks.sandbox) — ${UNSANDBOXED_RISKS}`
+          : `sandbox: UNAVAILABLE (${sandbox.reason ?? 'bwrap could not start'}) — checks run unsandboxed and never count for a commit; install bubblewrap`,
+      `mode: ${runtime.readOnly ? 'read-only' : 'read-write'}, toolsets ${structured.configuration.toolsets.join(',')}, tools ${runtime.allowTools ? `only ${runtime.allowTools.join(',') || '(none)'} besides core` : 'all'}${runtime.denyTools?.length ? `, denied ${runtime.denyTools.join(',')}` : ''}${runtime.narrowedBy?.length ? ` (this session narrowed by ${runtime.narrowedBy.join(', ')})` : ''}, ${runtime.transport}`,
     ];
     return { structured, text: lines.join('\n') };
   },

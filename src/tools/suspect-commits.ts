@@ -5,6 +5,7 @@ import { NotFoundError, UserInputError } from '../core/errors.js';
 import { parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
+import { textBudget, untrustedText } from './_shared.js';
 
 export default defineTool({
   name: 'suspect_commits',
@@ -25,11 +26,13 @@ export default defineTool({
     suspects: z.array(z.object({ sha: z.string(), date: z.string(), author: z.string(), subject: z.string(), score: z.number(), reasons: z.array(z.string()), files: z.array(z.string()) })),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  // File names come from log errors; subjects and authors from commits anyone may write.
+  untrusted: true,
   async handler(input, { app }) {
     let onset: Date;
     const texts: string[] = input.error_text ? [input.error_text] : [];
     if (input.anomaly_id) {
-      const rec = await getAnomaly(app.config.stateDirPath, input.anomaly_id);
+      const rec = await getAnomaly(app.config.privateDirPath, input.anomaly_id);
       if (!rec) throw new NotFoundError(`No anomaly ${input.anomaly_id.slice(0, 60)}.`, { hint: 'Take the id from detect_anomalies or selfscope://anomalies/open.' });
       onset = new Date(rec.anomaly.onset ?? rec.first_seen);
       // The errors and stack traces of the anomaly's events name the files.
@@ -43,6 +46,7 @@ export default defineTool({
     const text = result.suspects.length
       ? result.suspects.map((s, i) => `${i + 1}. ${s.sha.slice(0, 10)} ${s.subject} (score ${s.score}): ${s.reasons.join('; ')}`).join('\n')
       : `No commit in the ${input.lookback_hours} h before ${onset.toISOString()}.`;
-    return { structured: { onset: onset.toISOString(), ...result }, text: `${result.named_files.length ? `Files named in the errors: ${result.named_files.join(', ')}\n` : ''}${text}` };
+    const body = `${result.named_files.length ? `Files named in the errors: ${result.named_files.join(', ')}\n` : ''}${text}`;
+    return { structured: { onset: onset.toISOString(), ...result }, text: [`suspect commits for the onset ${onset.toISOString()}:`, untrustedText(body, textBudget(app.config.limits.resultBytes))] };
   },
 });

@@ -6,6 +6,7 @@ import { GitRunner } from '../core/git/runner.js';
 import { parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
+import { untrustedText } from './_shared.js';
 
 export default defineTool({
   name: 'verify_fix',
@@ -30,8 +31,9 @@ export default defineTool({
     explanation: z.string(),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  untrusted: true,
   async handler(input, { app }) {
-    const rec = await getAnomaly(app.config.stateDirPath, input.anomaly_id);
+    const rec = await getAnomaly(app.config.privateDirPath, input.anomaly_id);
     if (!rec) throw new NotFoundError(`No anomaly ${input.anomaly_id.slice(0, 60)}.`, { hint: 'Take the id from detect_anomalies or selfscope://anomalies/open.' });
     const markers = [input.commit, input.event_id, input.time].filter((m) => m !== undefined);
     if (markers.length !== 1) throw new UserInputError('Give exactly one marker: commit, event_id or time.', { hint: 'e.g. commit: the sha git_commit returned, or event_id of a deploy event.' });
@@ -49,6 +51,6 @@ export default defineTool({
       marker = new Date(rows[0].ts);
     } else marker = parseTimeBound(input.time!, 'time');
     const v = await verifyFix(index, rec.anomaly, marker, { window: input.window });
-    return { structured: { anomaly_id: rec.id, marker: marker.toISOString(), ...v }, text: `${rec.id} (${rec.rule}): ${v.verdict.toUpperCase()} — ${v.explanation}` };
+    return { structured: { anomaly_id: rec.id, marker: marker.toISOString(), ...v }, text: [`${rec.id} (${rec.rule}): ${v.verdict.toUpperCase()}`, untrustedText(v.explanation)] };
   },
 });

@@ -197,7 +197,7 @@ describe('log resources', () => {
     await session.client.subscribeResource({ uri: 'selfscope://logs/recent' });
     await session.client.subscribeResource({ uri: 'selfscope://logs/errors' });
     await fs.appendFile(logFile, `${logLine({ ts: new Date(), kind: 'voice_error', event: 'realtime_tool_call_failed', metadata: { error: 'fresh failure' } })}\n`);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     while (!(updated.includes('selfscope://logs/recent') && updated.includes('selfscope://logs/errors')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(updated).toContain('selfscope://logs/recent');
     expect(updated).toContain('selfscope://logs/errors');

@@ -1,5 +1,5 @@
 import { UserInputError } from '../errors.js';
-import { sanitizeUntrusted } from '../text/bounded.js';
+import { sanitizeField, sanitizeJson } from '../text/egress.js';
 import { LOG_COLUMNS, type LogColumn } from './columns.js';
 import type { LogIndex } from './log-index.js';
 
@@ -151,9 +151,6 @@ export function buildWhere(filters: LogFilters, now = Date.now()): { sql: string
 export const EVENT_FIELDS = ['id', 'ts', 'level', 'kind', 'event', 'agent', 'latency_ms', 'usd_cost', 'error', 'tool_name', 'session_id', 'turn_id', 'trigger_message_id', 'call_id', 'guild_id', 'channel_id', 'message_id', 'user_id', 'fingerprint', 'content', 'metadata', 'file', 'offset', 'cut'] as const;
 export type EventField = (typeof EVENT_FIELDS)[number];
 export const DEFAULT_EVENT_FIELDS: EventField[] = ['id', 'ts', 'level', 'kind', 'event', 'agent', 'latency_ms', 'usd_cost', 'error', 'tool_name', 'session_id'];
-// Fields whose text comes from chat users, the bot or upstream services.
-const UNTRUSTED_FIELDS = new Set<string>(['event', 'error', 'content', 'metadata', 'fingerprint', 'tool_name']);
-
 interface Cursor {
   ts: string;
   id: string;
@@ -177,25 +174,60 @@ export interface BoundedRows {
   rows: Array<Record<string, unknown>>;
   truncated: boolean;
   truncated_reason: string | null;
+  /** Values cut at the field cap (strings, and nested values larger than it). */
+  cut_fields: number;
 }
 
-/** Sanitises untrusted fields and keeps rows while they fit in `maxBytes`. */
-export function boundRows(rows: Array<Record<string, unknown>>, options: { fieldBytes: number; maxBytes: number }): BoundedRows {
+export interface RowBounds {
+  fieldBytes: number;
+  maxBytes: number;
+}
+
+const MORE_COLUMNS_KEY = '…';
+
+/**
+ * Sanitises every value of every row (every field of a log line, and every column an
+ * agent's SQL names, is untrusted: keys included) and keeps rows while they fit in
+ * `maxBytes`. A value is at most `fieldBytes`: a nested value (a list, a struct) larger than
+ * that becomes its JSON text, cut. A first row that alone does not fit loses its last columns.
+ */
+export function boundRows(rows: Array<Record<string, unknown>>, options: RowBounds): BoundedRows {
   const out: Array<Record<string, unknown>> = [];
+  const report = { cutFields: 0 };
   let used = 2;
+  let rowReason: string | null = null;
   for (const row of rows) {
-    const clean: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(row)) {
-      clean[key] = typeof value === 'string' && UNTRUSTED_FIELDS.has(key) ? sanitizeUntrusted(value, options.fieldBytes, { keepNewlines: false }).text : value;
+    const clean = sanitizeJson(row, { fieldBytes: options.fieldBytes }, report);
+    for (const [key, value] of Object.entries(clean)) {
+      if (value === null || typeof value !== 'object') continue;
+      const json = JSON.stringify(value);
+      if (Buffer.byteLength(json) <= options.fieldBytes) continue;
+      clean[key] = sanitizeField(json, options.fieldBytes);
+      report.cutFields++;
     }
-    const size = Buffer.byteLength(JSON.stringify(clean)) + 1;
-    if (used + size > options.maxBytes && out.length > 0) {
-      return { rows: out, truncated: true, truncated_reason: `result size: ${out.length} of ${rows.length} rows fit in ${options.maxBytes} bytes (limits.resultBytes)` };
+    let size = Buffer.byteLength(JSON.stringify(clean)) + 1;
+    if (used + size > options.maxBytes) {
+      if (out.length > 0) {
+        rowReason = `result size: ${out.length} of ${rows.length} rows fit in ${options.maxBytes} bytes (limits.resultBytes)`;
+        break;
+      }
+      const keys = Object.keys(clean);
+      let dropped = 0;
+      while (keys.length > 0 && used + size > options.maxBytes) {
+        delete clean[keys.pop()!];
+        dropped++;
+        clean[MORE_COLUMNS_KEY] = `[${dropped} more column(s) cut: the row does not fit in ${options.maxBytes} bytes]`;
+        size = Buffer.byteLength(JSON.stringify(clean)) + 1;
+      }
+      rowReason = `result size: the first row alone exceeds ${options.maxBytes} bytes (limits.resultBytes); its last ${dropped} column(s) were cut`;
     }
     used += size;
     out.push(clean);
+    if (rowReason) break;
   }
-  return { rows: out, truncated: false, truncated_reason: null };
+  const fieldNote = report.cutFields > 0 ? `fields: ${report.cutFields} value(s) cut at ${options.fieldBytes} bytes (limits.fieldBytes)` : null;
+  const reason = [rowReason, fieldNote].filter((r): r is string => r !== null).join('; ') || null;
+  return { rows: out, truncated: rowReason !== null, truncated_reason: reason, cut_fields: report.cutFields };
 }
 
 export interface EventsQuery {
