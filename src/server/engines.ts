@@ -27,7 +27,7 @@ export function getLogIndex(app: AppContext): Promise<LogIndex> {
 }
 
 export function getCheckRunner(app: AppContext): Promise<CheckRunner> {
-  return app.service('checkRunner', async () => new CheckRunner(app.config.checks, app.config.stateDirPath));
+  return app.service('checkRunner', async () => new CheckRunner(app.config.checks, app.config.stateDirPath, app.config.privateDirPath, { repo: app.config.repo }));
 }
 
 /** The worktree a tool works in (see resolveWorktree). */

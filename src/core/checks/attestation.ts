@@ -62,13 +62,10 @@ export interface VerificationRun {
   started_at: string;
   finished_at: string;
   duration_ms: number;
-  /**
-   * The sandbox the run had (absent on records written before checks were sandboxed).
-   * `unavailable` (bwrap asked for, could not start) never counts as passed.
-   */
-  sandbox?: SandboxState;
+  /** The sandbox the run had: `unavailable` (bwrap asked for, could not start) never counts as passed. */
+  sandbox: SandboxState;
   /** Why the sandbox was unavailable. */
-  sandbox_reason?: string | null;
+  sandbox_reason: string | null;
 }
 
 export interface Verification {
@@ -106,7 +103,7 @@ export async function verificationFor(privateDirPath: string, tree: string): Pro
     if (!r) reasons[c] = 'no run recorded on this tree';
     else if (!r.ok) reasons[c] = 'its latest run did not pass';
     // Test code that ran outside the sandbox could have reached the record key: not proof.
-    else if (r.sandbox === 'unavailable') reasons[c] = 'its latest run passed outside the sandbox (bwrap could not start); install bubblewrap and run it again';
+    else if (r.sandbox !== 'bwrap' && r.sandbox !== 'off') reasons[c] = 'its latest run passed outside the sandbox (bwrap could not start); install bubblewrap and run it again';
   }
   const missing = (['typecheck', 'test'] as const).filter((c) => reasons[c] !== undefined);
   return { tree, verified: missing.length === 0, typecheck, test, missing, reasons };

@@ -97,7 +97,7 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
       req.paths && current !== tree
         ? 'the commit would hold only the given paths, a tree the checks never ran on'
         : verification.typecheck || verification.test
-          ? `on this exact tree: ${verification.missing.map((m) => `${m} did not pass`).join(', ')}`
+          ? `on this exact tree: ${verification.missing.map((m) => `${m}: ${verification.reasons[m] ?? 'did not pass'}`).join('; ')}`
           : 'typecheck and tests have not passed on this exact tree (a file changed since they ran, or they never ran)';
     throw new PolicyError(`Refused: ${why}. Nothing is committed unless run_typecheck and run_tests both passed on exactly the tree being committed.`, {
       hint: req.paths && current !== tree ? 'Commit every change (omit paths), or remove the other changes; then run run_typecheck and run_tests, and commit.' : 'Run run_typecheck and run_tests on this worktree now (after your last edit), fix what fails, then call git_commit again.',

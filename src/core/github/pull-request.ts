@@ -27,6 +27,8 @@ export interface Evidence {
 
 export interface PullRequestResult {
   kind: 'github' | 'local_proposal';
+  /** Why nothing was pushed (a local proposal), else null. */
+  local_reason: string | null;
   number: number | null;
   url: string | null;
   updated: boolean;
@@ -286,7 +288,7 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
     const patch = await git.run(['format-patch', '--stdout', '--no-color', '--no-ext-diff', '--no-textconv', '--end-of-options', `${base}..HEAD`]).catch(() => '');
     await fs.writeFile(path.join(dir, 'change.patch'), patch);
     await fs.writeFile(path.join(dir, 'PROPOSAL.md'), `# ${title}\n\nBranch: \`${branch}\` at \`${head}\` (not pushed).\n\nWhy a local proposal: ${reason ?? 'no GitHub repository is configured'}.\n\n${body}\n\nApply with: \`git am ${path.join(dir, 'change.patch')}\`\n`);
-    return { kind: 'local_proposal', number: null, url: null, updated: false, pushed: false, proposal_dir: dir, branch, head, tree };
+    return { kind: 'local_proposal', number: null, url: null, updated: false, pushed: false, proposal_dir: dir, branch, head, tree, local_reason: reason ?? 'no GitHub repository is configured' };
   }
   await pushToGitHub({ git, url: target.url, branch, sha: head, token });
   const pushed = true;
@@ -300,11 +302,11 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
       const existing = open.data.find((pr) => (pr.body ?? '').includes(marker));
       if (existing) {
         const updated = await gh.pulls.update({ owner: coords.owner, repo: coords.repo, pull_number: existing.number, title, body });
-        return { kind: 'github', number: updated.data.number, url: updated.data.html_url, updated: true, pushed, proposal_dir: null, branch, head, tree };
+        return { kind: 'github', number: updated.data.number, url: updated.data.html_url, updated: true, pushed, proposal_dir: null, branch, head, tree, local_reason: null };
       }
     }
     const created = await gh.pulls.create({ owner: coords.owner, repo: coords.repo, title, head: branch, base, body });
-    return { kind: 'github', number: created.data.number, url: created.data.html_url, updated: false, pushed, proposal_dir: null, branch, head, tree };
+    return { kind: 'github', number: created.data.number, url: created.data.html_url, updated: false, pushed, proposal_dir: null, branch, head, tree, local_reason: null };
   } catch (error) {
     throw githubError(error, 'open the pull request', token);
   }

@@ -73,7 +73,7 @@ async function committedBranch(options: { github?: { webUrl: string } | null; ti
   const tree = await treeIdentity(b.worktree);
   const now = new Date().toISOString();
   for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree: b.worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5 });
+    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree: b.worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5, sandbox: 'bwrap', sandbox_reason: null });
   }
   const commit = await commitVerified({ worktree: b.worktree, privateDirPath, git: config.git, message: 'Fix the queue' } as Parameters<typeof commitVerified>[0]);
   return { repo, bare, hookRan, scratch, config, worktree: b.worktree, branch: b.branch, sha: commit.sha };

@@ -34,7 +34,7 @@ async function verify(worktree: string, privateDirPath: string): Promise<string>
   const tree = await treeIdentity(worktree);
   const now = new Date().toISOString();
   for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 6)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: check === 'test' ? { passed: 3, failed: 0, skipped: 0, total: 3 } : null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 10 });
+    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 6)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: check === 'test' ? { passed: 3, failed: 0, skipped: 0, total: 3 } : null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 10, sandbox: 'bwrap', sandbox_reason: null });
   }
   return tree;
 }
@@ -116,9 +116,9 @@ describe('git_commit guardrails', () => {
     await fs.writeFile(path.join(worktree, 'src', 'queue.ts'), 'export const q = 3;\n');
     const tree = await treeIdentity(worktree);
     const now = new Date().toISOString();
-    await recordVerificationRun(privateDirPath, { id: 'run-t', tree, worktree, check: 'typecheck', command: ['tsc'], reason: '', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 1 });
-    await recordVerificationRun(privateDirPath, { id: 'run-f', tree, worktree, check: 'test', command: ['vitest'], reason: '', ok: false, exit_code: 1, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 1 });
-    await expect(commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/test did not pass/);
+    await recordVerificationRun(privateDirPath, { id: 'run-t', tree, worktree, check: 'typecheck', command: ['tsc'], reason: '', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 1, sandbox: 'bwrap', sandbox_reason: null });
+    await recordVerificationRun(privateDirPath, { id: 'run-f', tree, worktree, check: 'test', command: ['vitest'], reason: '', ok: false, exit_code: 1, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 1, sandbox: 'bwrap', sandbox_reason: null });
+    await expect(commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/test: its latest run did not pass/);
   });
 
   it('refuses a protected branch', async () => {

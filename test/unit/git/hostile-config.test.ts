@@ -47,7 +47,7 @@ async function verify(worktree: string, privateDirPath: string): Promise<string>
   const tree = await treeIdentity(worktree);
   const now = new Date().toISOString();
   for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5 });
+    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5, sandbox: 'bwrap', sandbox_reason: null });
   }
   return tree;
 }

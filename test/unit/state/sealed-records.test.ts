@@ -22,7 +22,7 @@ const PASSING_TREE = 'a'.repeat(40);
 const FAILING_TREE = 'b'.repeat(40);
 
 function run(id: string, tree: string, check: 'typecheck' | 'test', ok: boolean, finishedAt = '2026-11-26T10:00:00.000Z'): VerificationRun {
-  return { id, tree, worktree: '/w', check, command: ['npm', 'test'], reason: 'test', ok, exit_code: ok ? 0 : 1, counts: null, tree_changed: false, started_at: finishedAt, finished_at: finishedAt, duration_ms: 1 };
+  return { id, tree, worktree: '/w', check, command: ['npm', 'test'], reason: 'test', ok, exit_code: ok ? 0 : 1, counts: null, tree_changed: false, started_at: finishedAt, finished_at: finishedAt, duration_ms: 1, sandbox: 'bwrap', sandbox_reason: null };
 }
 
 async function sql(dir: string, statement: string): Promise<void> {
