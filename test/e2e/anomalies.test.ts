@@ -34,7 +34,7 @@ describe('anomalies over stdio', () => {
     const opened = (first.structuredContent as { opened: string[]; state_updated: boolean }).opened;
     expect((first.structuredContent as { state_updated: boolean }).state_updated).toBe(true);
     expect(opened.length).toBeGreaterThan(0);
-    await expect.poll(() => updates, { timeout: 5000 }).toContain('selfscope://anomalies/open');
+    await expect.poll(() => updates, { timeout: 30_000 }).toContain('selfscope://anomalies/open');
 
     const open = JSON.parse(textOf(await session.client.readResource({ uri: 'selfscope://anomalies/open' }))) as { untrusted: boolean; anomalies: Array<{ id: string }> };
     expect(open.untrusted).toBe(true);

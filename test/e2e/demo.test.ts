@@ -1,14 +1,33 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/cli/demo/run-demo.js';
 import { CLI, PACKAGE_ROOT } from '../helpers/mcp-client.js';
 
+// The whole loop runs the example's own tsc and vitest: on a busy 2-core machine that took
+// up to 35 s where an idle one takes 4 s. The limits leave room for several times that.
+const DEMO_TIMEOUT_MS = 300_000;
+
+const demoDirs = () => fs.readdirSync(os.tmpdir()).filter((n: string) => n.startsWith('selfscope-demo-'));
+
 describe('selfscope demo', () => {
-  it('drives the whole loop and each step comes out as the loop needs', async () => {
+  // Whatever happens to a test (failure, timeout), no example repository outlives the file.
+  let before = new Set<string>();
+  let running: Promise<unknown> = Promise.resolve();
+  beforeAll(() => {
+    before = new Set(demoDirs());
+  });
+  afterAll(async () => {
+    await Promise.race([running.catch(() => {}), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    for (const name of demoDirs()) if (!before.has(name)) fs.rmSync(`${os.tmpdir()}/${name}`, { recursive: true, force: true });
+  }, 60_000);
+
+  it('drives the whole loop and each step comes out as the loop needs', { timeout: DEMO_TIMEOUT_MS }, async () => {
     const lines: string[] = [];
-    const result = await runDemo({ packageRoot: PACKAGE_ROOT, keep: true, write: (l) => lines.push(l) });
+    const pending = runDemo({ packageRoot: PACKAGE_ROOT, keep: true, write: (l) => lines.push(l) });
+    running = pending;
+    const result = await pending;
     try {
       expect(result.error).toBeNull();
       expect(result.ok).toBe(true);
@@ -57,16 +76,20 @@ describe('selfscope demo', () => {
       // Every step was printed with its time.
       expect(lines.filter((l) => /^\[\s*\d+\.\d s\] /.test(l))).toHaveLength(result.steps.length);
     } finally {
-      if (result.dir) fs.rmSync(result.dir, { recursive: true, force: true });
+      if (result.dir) {
+        fs.rmSync(result.dir, { recursive: true, force: true });
+        fs.rmSync(`${result.dir}.private`, { recursive: true, force: true });
+      }
     }
   });
 
-  it('runs as the README says, exits 0 and leaves nothing behind', async () => {
-    const before = new Set(fs.readdirSync(os.tmpdir()).filter((n: string) => n.startsWith('selfscope-demo-')));
-    const run = await execa(process.execPath, [CLI, 'demo'], { reject: false });
+  it('runs as the README says, exits 0 and leaves nothing behind', { timeout: DEMO_TIMEOUT_MS }, async () => {
+    const earlier = new Set(demoDirs());
+    const pending = execa(process.execPath, [CLI, 'demo'], { reject: false, timeout: DEMO_TIMEOUT_MS - 10_000 });
+    running = pending;
+    const run = await pending;
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toMatch(/verify_fix\n\s+FIXED: /);
-    const after = fs.readdirSync(os.tmpdir()).filter((n: string) => n.startsWith('selfscope-demo-') && !before.has(n));
-    expect(after).toEqual([]);
+    expect(demoDirs().filter((n) => !earlier.has(n))).toEqual([]);
   });
 });

@@ -61,7 +61,7 @@ describe('selfscope serve over stdio', () => {
     await session.client.setLoggingLevel('debug');
     await session.client.callTool({ name: 'selfscope_status', arguments: {} });
     // Notifications may trail the response by a tick; wait for them with a bound.
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(seen.filter((l) => l === 'debug').length).toBeGreaterThanOrEqual(2);
 
@@ -84,11 +84,11 @@ describe('stdout discipline and shutdown', () => {
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'selfscope_status', arguments: {} } });
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while (!stdout.includes('"id":3') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.stdin.end();
-    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 10_000))]);
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 30_000))]);
     if (code === 'timeout') child.kill('SIGKILL');
     expect(code).toBe(0);
     const lines = stdout.split('\n').filter(Boolean);

@@ -78,6 +78,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
 
   const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-demo-')));
+  const privateDir = `${dir}.private`;
   let client: Client | null = null;
   let stderr = '';
   try {
@@ -86,7 +87,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     client = new Client({ name: 'selfscope-demo', version: VERSION });
     // The server gets no GitHub token and no remote: the pull request is a local proposal.
-    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? os.homedir() };
+    // Its private state (record key, signed records, audit log) goes beside the example,
+    // outside it, and goes with it.
+    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? os.homedir(), SELFSCOPE_PRIVATE_DIR: privateDir };
     const transport = new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--repo', dir], cwd: dir, env, stderr: 'pipe' });
     transport.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-8000);
@@ -145,7 +148,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     step('git_commit', `${String(commit['sha']).slice(0, 10)} on ${commit['branch']}: ${(commit['files'] as string[]).join(', ')}`, commit);
 
     const pr = expectOk('git_pr_create', await call(client, 'git_pr_create', { worktree, title: 'Keep the music queue when a skip interrupts a load', summary: 'Skipping while a track loads dropped the queue state; music_queue_add then failed for everyone in the guild.', anomaly_id: incident.id }));
-    step('git_pr_create', pr['kind'] === 'local_proposal' ? `no GitHub token or remote here: a local proposal in ${pr['proposal_dir']}\n(with a token it pushes the branch and opens the pull request; merging waits for a human)` : String(pr['url']), pr);
+    step('git_pr_create', pr['kind'] === 'local_proposal' ? `a local proposal in ${pr['proposal_dir']}\n(nothing pushed: ${pr['local_reason']}; with a token and a GitHub repository it pushes the branch and opens the pull request; merging waits for a human)` : String(pr['url']), pr);
 
     // The bot after the fix is deployed: a deploy event, then an hour of healthy traffic.
     const deployAt = new Date(fixture.logEnd.getTime() + 60_000);
@@ -166,7 +169,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         `  Claude Code:     claude mcp add selfscope -- node ${cli} serve   (in the repository; or selfscope init writes .mcp.json)`,
         `  Codex:           selfscope init prints the [mcp_servers.selfscope] block for ~/.codex/config.toml`,
         `  MCP Inspector:   npx @modelcontextprotocol/inspector@0.16.8 node ${cli} serve --repo <repository>`,
-        options.keep ? `  This example:    ${dir} (kept; serve it with --repo ${dir})` : '  Run with --keep to keep this example repository and serve it yourself.',
+        options.keep ? `  This example:    ${dir} (kept; serve it with SELFSCOPE_PRIVATE_DIR=${privateDir} selfscope serve --repo ${dir})` : '  Run with --keep to keep this example repository and serve it yourself.',
         '',
       ].join('\n'),
     );
@@ -176,6 +179,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     return { ok: false, steps, dir: options.keep ? dir : null, error: message };
   } finally {
     await client?.close().catch(() => {});
-    if (!options.keep) await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+    if (!options.keep) {
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+      await fs.rm(privateDir, { recursive: true, force: true }).catch(() => {});
+    }
   }
 }
