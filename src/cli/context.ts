@@ -1,5 +1,6 @@
 import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { AppContext, type RuntimeOptions } from '../server/app-context.js';
+import { choicesFromConfig } from '../server/filters.js';
 import { LogHub } from '../server/log-hub.js';
 import type { LogLevel } from '../core/logger.js';
 
@@ -21,12 +22,35 @@ export function flagsToConfig(options: GlobalOptions): Record<string, unknown> {
   };
 }
 
-export async function resolveCliConfig(options: GlobalOptions): Promise<ResolvedConfig> {
-  return loadConfig({ flags: flagsToConfig(options), ...(options.config !== undefined ? { configPath: options.config } : {}) });
+/** What `selfscope serve` registers, from its flags (the `server` configuration block). */
+export interface ServerFlags {
+  readOnly?: boolean;
+  toolsets?: readonly string[];
+  allowTools?: readonly string[];
+  denyTools?: readonly string[];
+}
+
+/**
+ * The resolved configuration. `serverFlags` are the serve command's flags, the highest layer
+ * of the `server` block. Its tool and toolset names are checked here, so a typo fails every
+ * command (`selfscope config` included) with the list of valid names.
+ */
+export async function resolveCliConfig(options: GlobalOptions, serverFlags: ServerFlags = {}): Promise<ResolvedConfig> {
+  const server = Object.fromEntries(Object.entries(serverFlags).filter(([, v]) => v !== undefined));
+  const flags = { ...flagsToConfig(options), ...(Object.keys(server).length > 0 ? { server } : {}) };
+  const config = await loadConfig({ flags, ...(options.config !== undefined ? { configPath: options.config } : {}) });
+  choicesFromConfig(config);
+  return config;
 }
 
 /** Builds the process's AppContext for a CLI command. */
 export async function createCliApp(options: GlobalOptions, runtime: RuntimeOptions): Promise<AppContext> {
   const config = await resolveCliConfig(options);
   return new AppContext(config, new LogHub(options.logLevel ?? 'warning'), runtime);
+}
+
+/** The AppContext of `selfscope serve`: what it registers comes from flags > environment > file. */
+export async function createServeApp(options: GlobalOptions, transport: RuntimeOptions['transport'], serverFlags: ServerFlags): Promise<AppContext> {
+  const config = await resolveCliConfig(options, serverFlags);
+  return new AppContext(config, new LogHub(options.logLevel ?? 'warning'), { transport, ...choicesFromConfig(config) });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webUrlProblem } from '../core/github/remote.js';
 
 /**
  * The configuration file `selfscope.config.json`, with defaults that read the bot's
@@ -45,7 +46,7 @@ export const schemaMappingSchema = z
 export const limitsSchema = z
   .object({
     resultRows: z.number().int().min(1).max(5000).default(500).describe('Most rows one result may carry.'),
-    fieldBytes: z.number().int().min(64).max(1_000_000).default(2048).describe('Most bytes of one field in a result before it is cut.'),
+    fieldBytes: z.number().int().min(256).max(1_000_000).default(2048).describe('Most bytes of one value (string, or nested value in sql mode) in a log-derived result before it is cut; at least 256 so ids and paging cursors fit.'),
     resultBytes: z.number().int().min(4096).max(5_000_000).default(60_000).describe('Most bytes of one tool result.'),
     queryTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     lineBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Longest log line indexed in full; longer lines are stored cut.'),
@@ -58,6 +59,10 @@ export const checksSchema = z
   .object({
     typecheck: argv.optional().describe('Typecheck command; default: the package.json script, else tsc --noEmit.'),
     test: argv.optional().describe('Test command; default: the package.json "test" script.'),
+    runner: z
+      .enum(['vitest', 'jest', 'node-test', 'bun-test'])
+      .optional()
+      .describe('The runner the test command runs, for a command selfscope cannot take apart (a wrapper script, `make test`). A test run counts only when this runner\'s own report shows at least one executed test and no failure; a command whose runner is unknown is run but never counts. The wrapper then stands between the runner and its report: add it to git.sensitivePaths.'),
     timeoutS: z.number().int().min(1).max(7200).default(600),
     maxTimeoutS: z.number().int().min(1).max(7200).default(1800),
     outputBytes: z.number().int().min(4096).max(512 * 1024 * 1024).default(8 * 1024 * 1024).describe('Output kept per stream; the rest is counted and dropped.'),
@@ -66,8 +71,63 @@ export const checksSchema = z
       .default(['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM', 'CI', 'TMPDIR', 'USER', 'SHELL', 'NODE_OPTIONS', 'BUN_INSTALL'])
       .describe('Environment variables passed to checks; nothing else reaches test code.'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra variables set for checks (never put secrets here).'),
+    sandbox: z
+      .enum(['bwrap', 'off'])
+      .default('bwrap')
+      .describe('"bwrap": every check runs in a bubblewrap sandbox (state, private directory and HOME hidden; own PID namespace). "off": unsandboxed, test code can read selfscope\'s private state and keys, reach the network and leave processes behind. Where bwrap cannot start, checks run unsandboxed and never count for a commit.'),
+    network: z.boolean().default(false).describe('Let sandboxed checks reach the network (default: loopback only).'),
   })
   .prefault({});
+
+/**
+ * The default of git.sensitivePaths. Besides what is security-sensitive in itself, every file
+ * that can redefine what "typecheck and tests passed" means, or what a tree holds, is here:
+ * otherwise an agent could make the gate pass by editing the definition instead of the code.
+ */
+export const DEFAULT_SENSITIVE_PATHS: readonly string[] = [
+  // security, review and selfscope's own configuration
+  '.github/**',
+  '**/.github/**',
+  '.env*',
+  '**/.env*',
+  '.npmrc',
+  '**/.npmrc',
+  'CODEOWNERS',
+  '**/CODEOWNERS',
+  '**/permissions/**',
+  '**/selfscope.config.json',
+  '**/.mcp.json',
+  '**/.claude/**',
+  // package manifests, lockfiles and package-manager configuration (scripts, dependencies, install hooks)
+  '**/package.json',
+  '**/package-lock.json',
+  '**/npm-shrinkwrap.json',
+  '**/yarn.lock',
+  '**/pnpm-lock.yaml',
+  '**/pnpm-workspace.yaml',
+  '**/bun.lock',
+  '**/bun.lockb',
+  '**/.yarnrc*',
+  '**/.yarn/releases/**',
+  '**/.yarn/plugins/**',
+  '**/.pnpmfile.cjs',
+  // the typecheck's definition
+  '**/tsconfig*.json',
+  '**/jsconfig*.json',
+  // test runners' configuration, workspaces and setup files, and the transforms they use
+  '**/vitest.*',
+  '**/vite.config.*',
+  '**/jest.*',
+  '**/bunfig.toml',
+  '**/.mocharc*',
+  '**/babel.config.*',
+  '**/.babelrc*',
+  '**/.swcrc',
+  // what git puts in a tree (and so what was tested is what is committed)
+  '**/.gitattributes',
+  '**/.gitmodules',
+  '**/.gitignore',
+];
 
 export const gitSchema = z
   .object({
@@ -76,9 +136,17 @@ export const gitSchema = z
     protectedBranches: z.array(z.string()).default(['main', 'master']),
     sensitivePaths: z
       .array(z.string())
-      .default(['.github/**', '.env*', '**/.env*', '.npmrc', '**/.npmrc', 'CODEOWNERS', '**/CODEOWNERS', 'selfscope.config.json', '.mcp.json', '**/permissions/**'])
-      .describe('Globs a commit may touch only with a human approval.'),
+      .default(() => [...DEFAULT_SENSITIVE_PATHS])
+      .describe(
+        'Globs (picomatch, dot files included) a commit may touch only with a human approval. Default, at any depth: CI workflows (.github/**), .env files, .npmrc, CODEOWNERS, permissions code; selfscope.config.json, .mcp.json and .claude/**; what decides what "typecheck and tests passed" means: package manifests and lockfiles (package.json, package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml, pnpm-workspace.yaml, bun.lock, bun.lockb, .yarnrc*, .yarn/releases, .yarn/plugins, .pnpmfile.cjs), tsconfig*.json and jsconfig*.json, test-runner and transform configuration (vitest.*, vite.config.*, jest.*, bunfig.toml, .mocharc*, babel.config.*, .babelrc*, .swcrc); and .gitattributes, .gitmodules, .gitignore (they change what a tree holds).',
+      ),
     remote: z.string().default('origin'),
+    elicitationApproves: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Let a confirmation answered in the MCP client (elicitation) approve a commit of security-sensitive files. Off by default: a client can answer confirmations by itself (an agent's own client, a script, an auto-accept setting), so an answer does not prove a person saw the change. Turn it on only for clients that a person answers by hand. Otherwise a person approves at a terminal with `selfscope approve --tree ID`. Never approves a merge.",
+      ),
   })
   .prefault({});
 
@@ -87,8 +155,24 @@ export const githubSchema = z
     owner: z.string().optional().describe('Default: parsed from the remote URL.'),
     repo: z.string().optional(),
     apiUrl: z.string().url().default('https://api.github.com'),
-    approvers: z.array(z.string()).default([]).describe('GitHub logins whose approving review counts as human approval.'),
-    allowedUserIds: z.array(z.string()).default([]).describe("Bot user ids (devPermissions.allowedUserIds) allowed to approve a merge through `selfscope merge --approved-by`."),
+    webUrl: z
+      .string()
+      .url()
+      .refine((v) => webUrlProblem(v) === null, { message: 'must be https:// (http:// only for a loopback host), without credentials, query or fragment' })
+      .default('https://github.com')
+      .describe('GitHub web base that branches are pushed to, as https://<host>/<owner>/<repo>.git with the token (GitHub Enterprise: https://github.example.com). http:// only for a loopback host.'),
+    approvers: z
+      .array(z.string())
+      .default([])
+      .describe("GitHub logins whose approving review, on the pull request's current head, counts as a human approval of its merge. Checked on GitHub at every merge, never stored; a review by the token's own account never counts."),
+    allowedUserIds: z
+      .array(z.string())
+      .default([])
+      .describe("Bot user ids (devPermissions.allowedUserIds) who may approve a merge through the bot's own process: the TypeScript API (mergePullRequest or approveMerge with approvedByUserId). No command line or tool takes a user id."),
+    tokenFile: z
+      .string()
+      .optional()
+      .describe('A file holding the GitHub token, read instead of GITHUB_TOKEN. The session launcher hands the token to the selfscope server its agent starts this way (SELFSCOPE_GITHUB__TOKEN_FILE, a 0600 file in the private directory removed when the session ends), so the agent itself never holds it.'),
   })
   .prefault({});
 
@@ -123,12 +207,57 @@ export const watchSchema = z
   })
   .prefault({});
 
+// `name` or `name:port`, IPv6 in brackets; a comma-separated string too (for the environment).
+const allowedHost = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$/, 'a host name, name:port, or [IPv6]:port (no scheme, no path)');
+const allowedHostList = z.union([
+  z.array(allowedHost),
+  z.string().transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean)).pipe(z.array(allowedHost)),
+]);
+
 export const httpSchema = z
   .object({
     maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
-    sessionIdleS: z.number().int().min(1).default(1800).describe('An HTTP session idle this long is ended.'),
-    maxSessions: z.number().int().min(1).default(32),
-    allowedOrigins: z.array(z.string()).default([]).describe('Extra Origins allowed besides the server\'s own host.'),
+    sessionIdleS: z
+      .number()
+      .positive()
+      .default(300)
+      .describe('An HTTP session with no request in flight and no open event stream for this many seconds is ended (fractions allowed).'),
+    maxSessions: z
+      .number()
+      .int()
+      .min(1)
+      .default(32)
+      .describe('Most HTTP sessions at once. When reached, the least recently used idle session is ended to admit a new client; 503 only when every session has a request in flight.'),
+    allowedHosts: allowedHostList
+      .default([])
+      .describe(
+        'Host names (name, or name:port for that port only) accepted in the Host and Origin headers besides the server\'s own: for a 0.0.0.0 bind or a reverse proxy. Loopback names with the port are always accepted on a loopback bind, and from loopback peers on a 0.0.0.0 bind.',
+      ),
+    allowedOrigins: z.array(z.string()).default([]).describe('Extra Origins allowed as written (e.g. https://app.example), besides those of the allowed hosts.'),
+  })
+  .prefault({});
+
+// A list of names, or a comma-separated string (for the environment and flags).
+const nameList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((n) => n.trim()).filter(Boolean))]);
+
+/** What the MCP server registers. Names are checked against the registry when the server starts. */
+export const serverSchema = z
+  .object({
+    readOnly: z
+      .boolean()
+      .default(false)
+      .describe('Register only tools whose readOnlyHint is true, and only the prompts and resources those tools serve (serve --read-only, SELFSCOPE_SERVER__READ_ONLY=true).'),
+    toolsets: z
+      .union([z.literal('all'), nameList])
+      .default('all')
+      .describe('"all", or the toolsets registered: core, logs, anomalies, checks, git; core is always on (serve --toolsets, SELFSCOPE_SERVER__TOOLSETS=logs,anomalies).'),
+    allowTools: z
+      .union([z.literal('all'), nameList])
+      .default('all')
+      .describe('"all", or the only tools registered besides core (selfscope_status); the other filters still apply (serve --allow-tools, SELFSCOPE_SERVER__ALLOW_TOOLS=a,b).'),
+    denyTools: nameList
+      .default([])
+      .describe('Tools never registered, whatever the other keys say (serve --deny-tools, SELFSCOPE_SERVER__DENY_TOOLS=git_pr_merge).'),
   })
   .prefault({});
 
@@ -136,8 +265,16 @@ export const configFileSchema = z
   .object({
     $schema: z.string().optional(),
     repo: z.string().optional().describe('Repository root. Default: the git top level (the main checkout when started in a linked worktree).'),
-    logs: z.array(z.string().min(1)).min(1).default(['data/logs/*.ndjson']).describe('Globs of NDJSON log files, relative to the repository root.'),
-    stateDir: z.string().default('.selfscope').describe('State directory (index, records, audit log), relative to the repository root.'),
+    logs: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(['data/logs/*.ndjson'])
+      .describe('Globs of NDJSON log files, relative to the repository root. A match is read only if its real path (symlinks resolved) is inside the repository; to read logs kept outside it, name their directory with an absolute (or ../) glob: then files whose real path is under that directory are read.'),
+    stateDir: z.string().default('.selfscope').describe('State directory (log index, worktrees, run output, proposals), relative to the repository root.'),
+    privateDir: z
+      .string()
+      .optional()
+      .describe('Private state (record key, signed records, approvals, anomaly state, audit log), outside the repository so no worktree, check or agent sandbox reaches it. Default: $XDG_STATE_HOME/selfscope/<repo>-<hash> (~/.local/state/...).'),
     schema: schemaMappingSchema,
     limits: limitsSchema,
     checks: checksSchema,
@@ -146,6 +283,7 @@ export const configFileSchema = z
     anomalies: anomaliesSchema,
     watch: watchSchema,
     http: httpSchema,
+    server: serverSchema,
   })
   .strict();
 

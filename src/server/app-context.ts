@@ -4,12 +4,34 @@ import type { Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import type { Toolset } from '../tools/define-tool.js';
 
-/** How this process was started: shown by selfscope_status, applied at registration. */
-export interface RuntimeOptions {
-  transport: 'stdio' | 'http' | 'in-process';
+/**
+ * What a session registers (see filters.ts): the server's own choices (flags > environment >
+ * configuration file), narrowed per HTTP session by request headers, never widened.
+ */
+export interface RegistrationChoices {
+  /** Only tools whose `readOnlyHint` is true. */
   readOnly: boolean;
-  /** Toolsets registered; all when undefined. */
+  /** Toolsets registered; all when undefined. `core` is on whatever the list says. */
   toolsets: readonly Toolset[] | undefined;
+  /** Tools registered besides `core`'s; all when undefined. */
+  allowTools?: readonly string[] | undefined;
+  /** Tools never registered, whatever else says so. */
+  denyTools?: readonly string[];
+}
+
+/** How this process was started: shown by selfscope_status, applied at registration. */
+export interface RuntimeOptions extends RegistrationChoices {
+  transport: 'stdio' | 'http' | 'in-process';
+  /** The request headers that narrowed this session's choices (HTTP), for selfscope_status. */
+  narrowedBy?: readonly string[];
+}
+
+/** What the sessions of one process share, whichever runtime options each sees. */
+export interface SharedState {
+  readonly resourceEvents: EventEmitter;
+  readonly services: Map<string, Promise<unknown>>;
+  readonly disposers: Array<() => Promise<void>>;
+  closed: boolean;
 }
 
 /**
@@ -20,10 +42,10 @@ export interface RuntimeOptions {
 export class AppContext {
   readonly version = VERSION;
   /** Emits `updated` with a resource URI when its content changed (for subscriptions). */
-  readonly resourceEvents = new EventEmitter();
-  private readonly services = new Map<string, Promise<unknown>>();
-  private readonly disposers: Array<() => Promise<void>> = [];
-  private closed = false;
+  readonly resourceEvents: EventEmitter;
+  private readonly shared: SharedState;
+  /** A session's view (forSession) shares the engines and never closes them. */
+  private readonly owner: boolean;
 
   constructor(
     readonly config: ResolvedConfig,
@@ -31,23 +53,36 @@ export class AppContext {
     readonly runtime: RuntimeOptions = { transport: 'in-process', readOnly: false, toolsets: undefined },
     /** The directory the session started in: the default worktree for checks and git. */
     readonly cwd: string = process.cwd(),
+    shared?: SharedState,
   ) {
+    this.owner = shared === undefined;
+    this.shared = shared ?? { resourceEvents: new EventEmitter(), services: new Map(), disposers: [], closed: false };
+    this.resourceEvents = this.shared.resourceEvents;
     this.resourceEvents.setMaxListeners(0);
+  }
+
+  /**
+   * The same process seen by one session with its own runtime options (an HTTP session whose
+   * headers narrowed what it registers): engines, events and configuration are shared.
+   */
+  forSession(runtime: RuntimeOptions): AppContext {
+    return new AppContext(this.config, this.logger, runtime, this.cwd, this.shared);
   }
 
   /** Returns the engine registered under `key`, creating it once. */
   service<T>(key: string, create: () => Promise<T>, dispose?: (value: T) => Promise<void>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('selfscope is shutting down'));
-    let existing = this.services.get(key) as Promise<T> | undefined;
+    const { services } = this.shared;
+    if (this.shared.closed) return Promise.reject(new Error('selfscope is shutting down'));
+    let existing = services.get(key) as Promise<T> | undefined;
     if (!existing) {
       existing = create();
-      this.services.set(key, existing);
+      services.set(key, existing);
       // A failed creation is not cached: the next call tries again (after a config fix, say).
       existing.then(
         (value) => {
-          if (dispose) this.disposers.push(() => dispose(value));
+          if (dispose) this.shared.disposers.push(() => dispose(value));
         },
-        () => this.services.delete(key),
+        () => services.delete(key),
       );
     }
     return existing;
@@ -55,7 +90,7 @@ export class AppContext {
 
   /** Whether the engine under `key` already exists (status reports without creating it). */
   hasService(key: string): boolean {
-    return this.services.has(key);
+    return this.shared.services.has(key);
   }
 
   notifyResourceUpdated(uri: string): void {
@@ -63,10 +98,10 @@ export class AppContext {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.allSettled(this.services.values());
-    for (const dispose of this.disposers.reverse()) {
+    if (!this.owner || this.shared.closed) return;
+    this.shared.closed = true;
+    await Promise.allSettled(this.shared.services.values());
+    for (const dispose of this.shared.disposers.reverse()) {
       try {
         await dispose();
       } catch (error) {

@@ -8,6 +8,7 @@ import { UserInputError } from '../core/errors.js';
 import type { AppContext } from './app-context.js';
 import { createServer } from './create-server.js';
 import { HostPolicy, isLoopbackAddress, isLoopbackBind, isWildcardBind } from './http-hosts.js';
+import { ChoiceHeaderError, sessionChoicesFromHeaders, type SessionChoices } from './filters.js';
 import { credentialKey, SessionTable } from './http-sessions.js';
 import { tokenMatchesAny } from './http-token.js';
 
@@ -166,12 +167,21 @@ export async function serveHttp(app: AppContext, options: HttpServeOptions): Pro
         jsonRpcError(res, 400, -32600, 'Bad request: no Mcp-Session-Id header; start with an initialize request.');
         return;
       }
+      // X-Selfscope-* headers on the initialize request narrow what this session registers.
+      let choices: SessionChoices | undefined;
+      try {
+        choices = sessionChoicesFromHeaders(req.headers);
+      } catch (error) {
+        if (!(error instanceof ChoiceHeaderError)) throw error;
+        jsonRpcError(res, 400, -32600, error.message);
+        return;
+      }
       const place = sessions.reserve();
       if (!place) {
         jsonRpcError(res, 503, -32000, `All ${limits.maxSessions} sessions have a request in flight (http.maxSessions): retry in a few seconds.`, { 'retry-after': String(RETRY_AFTER_S) });
         return;
       }
-      const server = createServer(app);
+      const server = createServer(app, choices);
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {

@@ -1,18 +1,36 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserInputError } from '../../core/errors.js';
 import { ensureStateDir } from '../../core/state/state-dir.js';
+import type { RuntimeOptions } from '../../server/app-context.js';
 import { isLoopbackBind } from '../../server/http-hosts.js';
 import { parseAllowedHosts, parseListenAddress } from '../../server/listen-address.js';
-import { TOOLSETS, type Toolset } from '../../tools/define-tool.js';
-import { createCliApp, type GlobalOptions } from '../context.js';
+import { TOOLSETS } from '../../tools/define-tool.js';
+import { ALL_TOOLS } from '../../tools/index.js';
+import { createServeApp, type GlobalOptions } from '../context.js';
 
-function parseToolsets(value: string): Toolset[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = names.filter((n) => !(TOOLSETS as readonly string[]).includes(n));
-  if (unknown.length > 0 || names.length === 0) {
-    throw new InvalidArgumentError(`unknown toolset ${unknown.join(', ') || '(empty)'}; choose from ${TOOLSETS.join(', ')}`);
-  }
-  return names as Toolset[];
+/** A comma-separated list of names from `valid` (a usage error names the valid ones). */
+function nameList(valid: readonly string[], what: string): (value: string) => string[] {
+  return (value) => {
+    const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !valid.includes(n));
+    if (unknown.length > 0 || names.length === 0) {
+      throw new InvalidArgumentError(`unknown ${what} ${unknown.join(', ') || '(empty)'}; choose from ${valid.join(', ')}`);
+    }
+    return names;
+  };
+}
+
+const TOOL_NAMES = ALL_TOOLS.map((t) => t.name);
+
+/** What every session registers at most (X-Selfscope-* headers narrow it per session). */
+function registrationLine(runtime: RuntimeOptions): string {
+  const parts = [
+    runtime.readOnly ? 'read-only' : 'read-write',
+    runtime.toolsets ? `toolsets ${runtime.toolsets.join(',')}` : 'every toolset',
+    ...(runtime.allowTools ? [`only ${runtime.allowTools.join(',') || '(none)'} besides core`] : []),
+    ...(runtime.denyTools?.length ? [`never ${runtime.denyTools.join(',')}`] : []),
+  ];
+  return `registers: ${parts.join('; ')} (sessions may narrow this with X-Selfscope-* headers)`;
 }
 
 /** Resolves once on SIGINT, SIGTERM or `extra`, so the caller can close cleanly. */
@@ -36,9 +54,11 @@ export function registerServeCommand(program: Command): void {
     .option('--http [address]', 'serve Streamable HTTP at /mcp on [HOST:]PORT (default 127.0.0.1:8765)')
     .option('--allowed-hosts <list>', 'with --http: comma-separated host names clients may use besides loopback ones (0.0.0.0 bind, reverse proxy); replaces http.allowedHosts')
     .option('--no-auth-loopback', 'with --http: no bearer token; listen on a loopback address only and refuse every non-loopback peer (for the MCP conformance suite and local tools)')
-    .option('--read-only', 'register only read-only tools')
-    .option('--toolsets <list>', `comma-separated toolsets to register (${TOOLSETS.join(', ')})`, parseToolsets)
-    .action(async (options: { http?: string | boolean; allowedHosts?: string; authLoopback?: boolean; readOnly?: boolean; toolsets?: Toolset[] }, command: Command) => {
+    .option('--read-only', 'register only read-only tools (server.readOnly, SELFSCOPE_SERVER__READ_ONLY)')
+    .option('--toolsets <list>', `comma-separated toolsets to register (${TOOLSETS.join(', ')}; core is always on) (server.toolsets)`, nameList(TOOLSETS, 'toolset'))
+    .option('--allow-tools <list>', 'comma-separated tools: register only these besides core (server.allowTools)', nameList(TOOL_NAMES, 'tool'))
+    .option('--deny-tools <list>', 'comma-separated tools never to register; wins over everything else (server.denyTools)', nameList(TOOL_NAMES, 'tool'))
+    .action(async (options: { http?: string | boolean; allowedHosts?: string; authLoopback?: boolean; readOnly?: boolean; toolsets?: string[]; allowTools?: string[]; denyTools?: string[] }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const transport = options.http !== undefined ? 'http' : 'stdio';
       const listen = options.http !== undefined ? parseListenAddress(typeof options.http === 'string' ? options.http : '8765') : undefined;
@@ -53,7 +73,13 @@ export function registerServeCommand(program: Command): void {
         });
       }
       const allowedHosts = options.allowedHosts !== undefined ? parseAllowedHosts(options.allowedHosts) : undefined;
-      const app = await createCliApp(global, { transport, readOnly: options.readOnly === true, toolsets: options.toolsets });
+      // Flags override SELFSCOPE_SERVER__* and the file's `server` block, key by key.
+      const app = await createServeApp(global, transport, {
+        ...(options.readOnly === true ? { readOnly: true } : {}),
+        toolsets: options.toolsets,
+        allowTools: options.allowTools,
+        denyTools: options.denyTools,
+      });
       await ensureStateDir(app.config.repo, app.config.stateDirPath);
 
       if (listen) {
@@ -63,7 +89,7 @@ export function registerServeCommand(program: Command): void {
         const tokenLine = !auth
           ? 'bearer token: none (--no-auth-loopback): any process on this machine can use this server; other peers get 403'
           : `bearer token: ${auth.source === 'env' ? 'from SELFSCOPE_TOKEN' : `in ${auth.file} (mode 0600)`}`;
-        process.stderr.write(`selfscope ${app.version} serving ${app.config.repo}\n  MCP endpoint: ${running.url} (listening on ${running.listening})\n  ${tokenLine}\n`);
+        process.stderr.write(`selfscope ${app.version} serving ${app.config.repo}\n  MCP endpoint: ${running.url} (listening on ${running.listening})\n  ${tokenLine}\n  ${registrationLine(app.runtime)}\n`);
         const why = await shutdownSignal();
         app.logger.log('info', `shutting down (${why})`);
         await running.close();
