@@ -10,7 +10,6 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { readAudit } from '../../src/core/audit/audit-log.js';
-import { recordVerificationRun, treeIdentity } from '../../src/core/checks/attestation.js';
 import { createBranchWorktree } from '../../src/core/git/branch.js';
 import { commitVerified } from '../../src/core/git/commit.js';
 import type { Logger } from '../../src/core/logger.js';
@@ -18,6 +17,7 @@ import { AppContext } from '../../src/server/app-context.js';
 import { createServer } from '../../src/server/create-server.js';
 import { CLI } from '../helpers/mcp-client.js';
 import { createTempRepo, git, type TempRepo } from '../helpers/temp-repo.js';
+import { recordPassingChecks } from '../helpers/verification.js';
 
 /**
  * A client that accepts every confirmation the server asks for (an agent's own client, a
@@ -38,14 +38,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function verify(worktree: string, privateDirPath: string): Promise<string> {
-  const tree = await treeIdentity(worktree);
-  const now = new Date().toISOString();
-  for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: check === 'test' ? { passed: 1, failed: 0, skipped: 0, total: 1 } : null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5, sandbox: 'bwrap', sandbox_reason: null });
-  }
-  return tree;
-}
 
 /** The real server in-process, its GitHub token in a file, and a client that says yes to everything. */
 async function connect(repo: TempRepo, flags: Record<string, unknown> = {}) {
@@ -90,7 +82,7 @@ describe('a client that accepts every confirmation', () => {
     const { repo, worktree } = await repoWithBranch();
     const { client, config, asked } = await connect(repo);
     await fs.writeFile(path.join(worktree, 'src', 'queue.ts'), 'export const q = 2;\n');
-    await verify(worktree, config.privateDirPath);
+    await recordPassingChecks(worktree, config.privateDirPath);
     const head = (await commitVerified({ worktree, privateDirPath: config.privateDirPath, git: config.git, message: 'Fix the queue' })).sha;
     let mergeCalls = 0;
     server.use(
@@ -124,7 +116,7 @@ describe('a client that accepts every confirmation', () => {
     await fs.writeFile(path.join(worktree, '.github', 'workflows', 'ci.yml'), 'on: push\njobs: {}\n');
 
     const off = await connect(repo);
-    const tree = await verify(worktree, off.config.privateDirPath);
+    const tree = await recordPassingChecks(worktree, off.config.privateDirPath);
     const refused = await call(off.client, 'git_commit', { worktree, message: 'Add CI' });
     expect(refused.isError).toBe(true);
     expect(text(refused)).toMatch(/security-sensitive/);

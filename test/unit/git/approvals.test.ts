@@ -7,7 +7,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { approveMergeAtTerminal, approveTreeAtTerminal, type TerminalIO } from '../../../src/cli/commands/approve.js';
 import { configFileSchema, type ConfigFileInput } from '../../../src/config/schema.js';
 import { readAudit } from '../../../src/core/audit/audit-log.js';
-import { recordVerificationRun, treeIdentity } from '../../../src/core/checks/attestation.js';
 import { PolicyError } from '../../../src/core/errors.js';
 import { createBranchWorktree } from '../../../src/core/git/branch.js';
 import { commitVerified } from '../../../src/core/git/commit.js';
@@ -15,6 +14,7 @@ import { approveMerge, mergePullRequest } from '../../../src/core/github/merge.j
 import { githubToken } from '../../../src/core/github/pull-request.js';
 import { findApproval, recordApproval } from '../../../src/core/policy/approvals.js';
 import { createTempRepo, type TempRepo } from '../../helpers/temp-repo.js';
+import { recordPassingChecks } from '../../helpers/verification.js';
 
 const API = 'https://api.github.test';
 const TOKEN = 'ghp_approvaltokenapprovaltokenapprovaltok1';
@@ -29,14 +29,6 @@ afterEach(async () => {
   await Promise.all(repos.splice(0).map((r) => r.cleanup()));
 });
 
-async function verify(worktree: string, privateDirPath: string): Promise<string> {
-  const tree = await treeIdentity(worktree);
-  const now = new Date().toISOString();
-  for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: check === 'test' ? { passed: 1, failed: 0, skipped: 0, total: 1 } : null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5, sandbox: 'bwrap', sandbox_reason: null });
-  }
-  return tree;
-}
 
 /** A repository whose branch has a verified commit, with a GitHub repository configured. */
 async function setup(config: ConfigFileInput = {}) {
@@ -49,7 +41,7 @@ async function setup(config: ConfigFileInput = {}) {
   const b = await createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'fix-queue', prefix: 'selfscope/', remote: 'origin' });
   const commit = async (content: string) => {
     await fs.writeFile(path.join(b.worktree, 'src', 'queue.ts'), content);
-    await verify(b.worktree, privateDirPath);
+    await recordPassingChecks(b.worktree, privateDirPath);
     return (await commitVerified({ worktree: b.worktree, privateDirPath, git: full.git, message: 'Fix the queue' })).sha;
   };
   const head = { sha: await commit('export const q = 2;\n') };
@@ -185,7 +177,7 @@ describe('sensitive commits', () => {
     const c = await setup(config);
     await fs.mkdir(path.join(c.worktree, '.github', 'workflows'), { recursive: true });
     await fs.writeFile(path.join(c.worktree, '.github', 'workflows', 'ci.yml'), 'on: push\n');
-    const tree = await verify(c.worktree, c.config.privateDirPath);
+    const tree = await recordPassingChecks(c.worktree, c.config.privateDirPath);
     return { ...c, tree };
   }
 

@@ -6,7 +6,6 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
-import { recordVerificationRun, treeIdentity } from '../../../src/core/checks/attestation.js';
 import { UpstreamError } from '../../../src/core/errors.js';
 import { createBranchWorktree } from '../../../src/core/git/branch.js';
 import { commitVerified } from '../../../src/core/git/commit.js';
@@ -15,6 +14,7 @@ import { createPullRequest, pushTarget } from '../../../src/core/github/pull-req
 import { githubPushUrl, githubWebBase, parseGitHubRemote } from '../../../src/core/github/remote.js';
 import { createTempRepo, git, GIT_TEST_ENV, type TempRepo } from '../../helpers/temp-repo.js';
 import { startGitHttpServer, startTrap, type GitHttpServer, type Trap } from './_git-servers.js';
+import { recordPassingChecks } from '../../helpers/verification.js';
 
 /**
  * Git egress: a branch goes only to the configured GitHub repository, from a git
@@ -70,11 +70,7 @@ async function committedBranch(options: { github?: { webUrl: string } | null; ti
   const config = { ...configFileSchema.parse({ github: { apiUrl: API, ...github } }), stateDirPath, privateDirPath };
   const b = await createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'fix-queue', prefix: 'selfscope/', remote: 'origin' });
   await fs.writeFile(path.join(b.worktree, 'src', 'queue.ts'), 'export const q = 2;\n');
-  const tree = await treeIdentity(b.worktree);
-  const now = new Date().toISOString();
-  for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree: b.worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5, sandbox: 'bwrap', sandbox_reason: null });
-  }
+  await recordPassingChecks(b.worktree, privateDirPath);
   const commit = await commitVerified({ worktree: b.worktree, privateDirPath, git: config.git, message: 'Fix the queue' } as Parameters<typeof commitVerified>[0]);
   return { repo, bare, hookRan, scratch, config, worktree: b.worktree, branch: b.branch, sha: commit.sha };
 }

@@ -12,6 +12,7 @@ import { GitRunner } from '../../../src/core/git/runner.js';
 import { recordApproval } from '../../../src/core/policy/approvals.js';
 import { resolveWorktree } from '../../../src/core/git/worktrees.js';
 import { createTempRepo, git, type TempRepo } from '../../helpers/temp-repo.js';
+import { recordPassingChecks } from '../../helpers/verification.js';
 
 const repos: TempRepo[] = [];
 afterEach(async () => {
@@ -29,15 +30,6 @@ async function setup(files: Record<string, string> = { 'src/queue.ts': 'export c
   return { repo, stateDirPath, privateDirPath, ...branch };
 }
 
-/** Records passing typecheck and tests for the worktree's current tree (as run_* would). */
-async function verify(worktree: string, privateDirPath: string): Promise<string> {
-  const tree = await treeIdentity(worktree);
-  const now = new Date().toISOString();
-  for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 6)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: check === 'test' ? { passed: 3, failed: 0, skipped: 0, total: 3 } : null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 10, sandbox: 'bwrap', sandbox_reason: null });
-  }
-  return tree;
-}
 
 describe('git_branch_create', () => {
   it('creates a prefixed branch in a worktree under the state directory, never touching the checkout', async () => {
@@ -95,7 +87,7 @@ describe('git_commit guardrails', () => {
     expect(refused).toBeInstanceOf(PolicyError);
     expect((refused as PolicyError).message).toMatch(/typecheck and tests/);
     expect((refused as PolicyError).hint).toMatch(/run_typecheck and run_tests/);
-    const tree = await verify(worktree, privateDirPath);
+    const tree = await recordPassingChecks(worktree, privateDirPath);
     const result = await commitVerified(req);
     expect(result.tree).toBe(tree);
     expect((await git(worktree, ['rev-parse', 'HEAD^{tree}'])).trim()).toBe(tree);
@@ -106,7 +98,7 @@ describe('git_commit guardrails', () => {
   it('refuses a commit after a file changed since the tests passed', async () => {
     const { worktree, stateDirPath, privateDirPath } = await setup();
     await fs.writeFile(path.join(worktree, 'src', 'queue.ts'), 'export const q = 2;\n');
-    await verify(worktree, privateDirPath);
+    await recordPassingChecks(worktree, privateDirPath);
     await fs.writeFile(path.join(worktree, 'src', 'new.ts'), 'export const late = true;\n');
     await expect(commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/exactly the tree/);
   });
@@ -124,7 +116,7 @@ describe('git_commit guardrails', () => {
   it('refuses a protected branch', async () => {
     const { repo, stateDirPath, privateDirPath } = await setup();
     await fs.writeFile(path.join(repo.dir, 'src', 'queue.ts'), 'export const q = 9;\n');
-    await verify(repo.dir, privateDirPath);
+    await recordPassingChecks(repo.dir, privateDirPath);
     await expect(commitVerified({ worktree: repo.dir, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/main is a protected branch/);
   });
 
@@ -132,7 +124,7 @@ describe('git_commit guardrails', () => {
     const { worktree, stateDirPath, privateDirPath } = await setup();
     const secret = 'ghp_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';
     await fs.writeFile(path.join(worktree, 'src', 'config.ts'), `export const a = 1;\nexport const token = '${secret}';\n`);
-    await verify(worktree, privateDirPath);
+    await recordPassingChecks(worktree, privateDirPath);
     const error = (await commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' }).catch((e: unknown) => e)) as PolicyError;
     expect(error).toBeInstanceOf(PolicyError);
     expect(error.message).toContain('src/config.ts:2');
@@ -142,7 +134,7 @@ describe('git_commit guardrails', () => {
   it('refuses .env files', async () => {
     const { worktree, stateDirPath, privateDirPath } = await setup();
     await fs.writeFile(path.join(worktree, '.env'), 'A=1\n');
-    await verify(worktree, privateDirPath);
+    await recordPassingChecks(worktree, privateDirPath);
     await expect(commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' })).rejects.toThrow(/environment files/);
   });
 
@@ -150,7 +142,7 @@ describe('git_commit guardrails', () => {
     const { worktree, stateDirPath, privateDirPath } = await setup();
     await fs.mkdir(path.join(worktree, '.github', 'workflows'), { recursive: true });
     await fs.writeFile(path.join(worktree, '.github', 'workflows', 'ci.yml'), 'on: push\n');
-    await verify(worktree, privateDirPath);
+    await recordPassingChecks(worktree, privateDirPath);
     const refused = (await commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'ci' }).catch((e: unknown) => e)) as PolicyError;
     expect(refused.message).toMatch(/security-sensitive/);
     expect(refused.hint).toMatch(/selfscope approve --tree [0-9a-f]{40}/);
@@ -190,7 +182,7 @@ describe('hardened git', () => {
     await gitStatus(worktree);
     await gitDiff(worktree, { mode: 'working' });
     await gitLog(worktree, { max: 5 });
-    const tree = await verify(worktree, privateDirPath);
+    const tree = await recordPassingChecks(worktree, privateDirPath);
     // .gitattributes is security-sensitive: a person approved this tree (as `selfscope approve` records it).
     await recordApproval(privateDirPath, { kind: 'sensitive_commit', subject: tree, approved_by: 'alice', via: 'cli' });
     await commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' });

@@ -5,7 +5,6 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
-import { recordVerificationRun, treeIdentity } from '../../../src/core/checks/attestation.js';
 import { UpstreamError } from '../../../src/core/errors.js';
 import { createBranchWorktree } from '../../../src/core/git/branch.js';
 import { commitVerified } from '../../../src/core/git/commit.js';
@@ -13,6 +12,7 @@ import { mergePullRequest } from '../../../src/core/github/merge.js';
 import { createPullRequest } from '../../../src/core/github/pull-request.js';
 import { createTempRepo, git, type TempRepo } from '../../helpers/temp-repo.js';
 import { startGitHttpServer } from './_git-servers.js';
+import { recordPassingChecks } from '../../helpers/verification.js';
 
 const API = 'https://api.github.test';
 const TOKEN = 'ghp_testtokentesttokentesttokentesttoken12';
@@ -26,14 +26,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function verify(worktree: string, privateDirPath: string): Promise<string> {
-  const tree = await treeIdentity(worktree);
-  const now = new Date().toISOString();
-  for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: check === 'test' ? { passed: 4, failed: 0, skipped: 0, total: 4 } : null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5, sandbox: 'bwrap', sandbox_reason: null });
-  }
-  return tree;
-}
 
 /**
  * A repository with a local bare remote and a verified commit on a branch. With `github`,
@@ -59,7 +51,7 @@ async function committedBranch(options: { github?: boolean } = {}) {
   const config = { ...configFileSchema.parse({ github: { apiUrl: API, approvers: ['alice'], allowedUserIds: ['1180000000000000003'], ...(options.github ? { owner: 'volpe', repo: 'clanky', webUrl } : {}) } }), stateDirPath, privateDirPath };
   const b = await createBranchWorktree({ repo: repo.dir, stateDirPath, name: 'fix-queue', prefix: 'selfscope/', remote: 'origin' });
   await fs.writeFile(path.join(b.worktree, 'src', 'queue.ts'), 'export const q = 2;\n');
-  const tree = await verify(b.worktree, privateDirPath);
+  const tree = await recordPassingChecks(b.worktree, privateDirPath);
   const commit = await commitVerified({ worktree: b.worktree, privateDirPath, git: config.git, message: 'Fix the queue' });
   return { repo, bare, config, worktree: b.worktree, branch: b.branch, tree, sha: commit.sha };
 }
@@ -217,7 +209,7 @@ describe('git_pr_merge', () => {
     expect(await merge(c)).toMatchObject({ merged: false, status: 'approval_required' });
     // A new verified head: alice's review is of the old one.
     await fs.writeFile(path.join(c.worktree, 'src', 'queue.ts'), 'export const q = 3;\n');
-    await verify(c.worktree, c.config.privateDirPath);
+    await recordPassingChecks(c.worktree, c.config.privateDirPath);
     const next = await commitVerified({ worktree: c.worktree, privateDirPath: c.config.privateDirPath, git: c.config.git, message: 'Fix the queue again' });
     server.use(...prHandlers({ sha: next.sha }, [review], green, calls));
     expect(await merge(c)).toMatchObject({ merged: false, status: 'approval_required' });

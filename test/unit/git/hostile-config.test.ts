@@ -4,7 +4,6 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
-import { recordVerificationRun, treeIdentity } from '../../../src/core/checks/attestation.js';
 import { SelfscopeError, UserInputError } from '../../../src/core/errors.js';
 import { createBranchWorktree } from '../../../src/core/git/branch.js';
 import { commitVerified } from '../../../src/core/git/commit.js';
@@ -13,6 +12,7 @@ import { GitRunner, neutralValue } from '../../../src/core/git/runner.js';
 import { resolveWorktree } from '../../../src/core/git/worktrees.js';
 import { createPullRequest } from '../../../src/core/github/pull-request.js';
 import { createTempRepo, git, GIT_TEST_ENV, type TempRepo } from '../../helpers/temp-repo.js';
+import { recordPassingChecks } from '../../helpers/verification.js';
 
 /**
  * The agent controls every file of its worktree and may write the repository's git
@@ -43,14 +43,6 @@ async function setup(files: Record<string, string> = {}) {
   return { repo, scratch, marker, program, stateDirPath, privateDirPath, worktree: b.worktree, branch: b.branch };
 }
 
-async function verify(worktree: string, privateDirPath: string): Promise<string> {
-  const tree = await treeIdentity(worktree);
-  const now = new Date().toISOString();
-  for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5, sandbox: 'bwrap', sandbox_reason: null });
-  }
-  return tree;
-}
 
 function commit(worktree: string, privateDirPath: string, message = 'Fix the queue') {
   // No approval step here: these tests commit attribute files, which are sensitive paths.
@@ -148,7 +140,7 @@ describe('no program planted in git configuration, hooks or attributes runs', ()
     await gitDiff(s.worktree, { mode: 'working' });
     await gitDiff(s.worktree, { mode: 'staged' });
     await gitLog(s.worktree, { max: 5 });
-    await verify(s.worktree, s.privateDirPath);
+    await recordPassingChecks(s.worktree, s.privateDirPath);
     const done = await commit(s.worktree, s.privateDirPath);
     expect(done.files).toContain('src/queue.ts');
     await gitDiff(s.worktree, { mode: 'range', base: 'main' });
@@ -189,7 +181,7 @@ describe('no program planted in git configuration, hooks or attributes runs', ()
     expect(status.entries.map((e) => e.path)).toEqual(['src/queue.ts']);
     await gitDiff(b.worktree, { mode: 'working' });
     await gitLog(b.worktree, { max: 5 });
-    await verify(b.worktree, s0.privateDir);
+    await recordPassingChecks(b.worktree, s0.privateDir);
     const done = await commit(b.worktree, s0.privateDir);
     expect(done.files).toEqual(['src/queue.ts']);
     expect(await exists(marker)).toBe(false);
@@ -233,7 +225,7 @@ describe('a worktree is used only when its .git leads to its own entry in this r
     const victimWt = path.join(s.scratch, 'victim-wt');
     await git(victim.dir, ['worktree', 'add', '-q', '-b', 'other', victimWt]);
     await fs.writeFile(path.join(s.worktree, 'src', 'queue.ts'), 'export const q = 7;\n');
-    await verify(s.worktree, s.privateDirPath);
+    await recordPassingChecks(s.worktree, s.privateDirPath);
     const dotGit = path.join(s.worktree, '.git');
     const original = await fs.readFile(dotGit, 'utf8');
     const before = { victim: await refs(victim.dir), repo: await refs(s.repo.dir) };

@@ -2,13 +2,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
-import { recordVerificationRun, treeIdentity } from '../../../src/core/checks/attestation.js';
+import { treeIdentity } from '../../../src/core/checks/attestation.js';
 import { PolicyError } from '../../../src/core/errors.js';
 import { createBranchWorktree } from '../../../src/core/git/branch.js';
 import { commitVerified } from '../../../src/core/git/commit.js';
 import { GitRunner } from '../../../src/core/git/runner.js';
 import { scanChangeForSecrets, secretsAdded, secretsInDiff } from '../../../src/core/policy/policy.js';
 import { createTempRepo, git, type TempRepo } from '../../helpers/temp-repo.js';
+import { recordPassingChecks } from '../../helpers/verification.js';
 
 /**
  * The commit gate's secret scan reads every added or changed file's bytes from the object
@@ -33,11 +34,7 @@ async function setup(files: Record<string, string> = {}) {
 }
 
 async function verifiedCommit(worktree: string, privateDirPath: string) {
-  const tree = await treeIdentity(worktree);
-  const now = new Date().toISOString();
-  for (const check of ['typecheck', 'test'] as const) {
-    await recordVerificationRun(privateDirPath, { id: `run-${check}-${tree.slice(0, 8)}`, tree, worktree, check, command: ['npm', 'run', check], reason: 'test', ok: true, exit_code: 0, counts: null, tree_changed: false, started_at: now, finished_at: now, duration_ms: 5, sandbox: 'bwrap', sandbox_reason: null });
-  }
+  await recordPassingChecks(worktree, privateDirPath);
   return commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'change' } as Parameters<typeof commitVerified>[0]);
 }
 
