@@ -6,6 +6,7 @@ import type { Octokit } from '@octokit/rest';
 import type { ConfigFile } from '../../config/schema.js';
 import { verificationFor } from '../checks/attestation.js';
 import { UpstreamError, UserInputError } from '../errors.js';
+import { defaultBranch } from '../git/branch.js';
 import { gitDiff } from '../git/inspect.js';
 import { GitRunner, runIsolatedGit } from '../git/runner.js';
 import { redactSecrets } from '../text/secrets.js';
@@ -268,7 +269,8 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
   const head = (await git.run(['rev-parse', 'HEAD'])).trim();
   const tree = (await git.run(['rev-parse', 'HEAD^{tree}'])).trim();
   const verification = await verificationFor(config.privateDirPath, tree);
-  const base = options.base ?? config.git.defaultBranch ?? 'main';
+  // The repository's own default branch (configured, else the remote's HEAD, else main/master), never a guess.
+  const base = options.base ?? (await defaultBranch(git, config.git.defaultBranch, config.git.remote));
   const stat = await gitDiff(worktree, { mode: 'range', base, head: 'HEAD', statOnly: true, perPage: 100 }).catch(() => null);
   const diffStat = stat ? [...stat.files.map((f) => `${f.path} | +${f.added ?? '?'} -${f.deleted ?? '?'}`), `${stat.stat.files} files, +${stat.stat.added} -${stat.stat.deleted}`].join('\n') : '(unavailable)';
   const verificationText = verification.verified
