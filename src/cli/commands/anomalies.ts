@@ -3,6 +3,8 @@ import { Watcher } from '../../core/anomalies/watcher.js';
 import { getLogIndex } from '../../server/engines.js';
 import detectAnomaliesTool from '../../tools/detect-anomalies.js';
 import { createCliApp, type GlobalOptions } from '../context.js';
+import { catchUpLogIndex } from '../progress.js';
+import { humanAgeOf, humanDuration } from '../../core/text/durations.js';
 import { runToolInProcess } from '../run-tool.js';
 import { renderTable } from '../table.js';
 
@@ -17,13 +19,14 @@ export function registerAnomalyCommands(program: Command): void {
     .action(async (o: { at?: string; window?: string; baseline?: string; json?: boolean }, command: Command) => {
       const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
       try {
+        await catchUpLogIndex(app, { json: o.json === true });
         const result = await runToolInProcess(app, detectAnomaliesTool, { ...(o.at ? { at: o.at } : {}), ...(o.window ? { window: o.window } : {}), ...(o.baseline ? { baseline: o.baseline } : {}) });
         if (o.json) {
           process.stdout.write(`${JSON.stringify(result.structured, null, 2)}\n`);
           return;
         }
         const anomalies = (result.structured['anomalies'] as Array<{ id: string; rule: string; severity: string; summary: string; onset: string | null }>) ?? [];
-        process.stdout.write(anomalies.length ? `${renderTable(['severity', 'rule', 'id', 'since', 'summary'], anomalies.map((a) => [a.severity, a.rule, a.id, a.onset, a.summary]), 120)}\n` : `${result.text}\n`);
+        process.stdout.write(anomalies.length ? `${renderTable(['severity', 'rule', 'id', 'since', 'summary'], anomalies.map((a) => [a.severity, a.rule, a.id, humanAgeOf(a.onset) ?? '', a.summary]), 120)}\n` : `${result.text}\n`);
       } finally {
         await app.close();
       }
@@ -36,6 +39,8 @@ export function registerAnomalyCommands(program: Command): void {
     .option('--once', 'evaluate once and exit')
     .action(async (o: { interval?: number; once?: boolean }, command: Command) => {
       const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
+      // The first index of a big log takes a while: show it on a terminal (stdout keeps the NDJSON).
+      await catchUpLogIndex(app);
       const index = await getLogIndex(app);
       const watcher = new Watcher({
         index,
@@ -50,7 +55,7 @@ export function registerAnomalyCommands(program: Command): void {
         return;
       }
       const interval = (o.interval ?? app.config.watch.intervalS) * 1000;
-      process.stderr.write(`selfscope watch: every ${interval / 1000} s over ${app.config.logs.join(', ')}${(await watcher.isPaused()) ? ' (dev mode: hooks paused)' : ''}\n`);
+      process.stderr.write(`selfscope watch: every ${humanDuration(interval)} over ${app.config.logs.join(', ')}${(await watcher.isPaused()) ? ' (dev mode: hooks paused)' : ''}\n`);
       const stop = watcher.start(interval);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import queryRuntimeLogs from '../../tools/query-runtime-logs.js';
 import logTimeline from '../../tools/log-timeline.js';
 import { createCliApp, type GlobalOptions } from '../context.js';
+import { catchUpLogIndex } from '../progress.js';
 import { runToolInProcess } from '../run-tool.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -127,6 +128,7 @@ async function runAndPrint(command: Command, tool: Parameters<typeof runToolInPr
   const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
   try {
     const clean = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+    await catchUpLogIndex(app, { json });
     const result = await runToolInProcess(app, tool, clean);
     process.stdout.write(json ? `${JSON.stringify(result.structured, null, 2)}\n` : `${result.text}\n`);
   } finally {

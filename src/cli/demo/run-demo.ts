@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { VERSION } from '../../version.js';
+import { humanDuration } from '../../core/text/durations.js';
 import { createBotFixture, deployLine, postFixLog, QUEUE_FIXED, REGRESSION_TEST, type BotFixture } from './bot-fixture.js';
 
 /**
@@ -138,11 +139,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const typecheck = expectOk('run_typecheck', await call(client, 'run_typecheck', { worktree }));
     if (typecheck['ok'] !== true) throw new DemoStepError(`run_typecheck did not pass: ${typecheck['not_ok_reason']}`);
-    step('run_typecheck', `${(typecheck['command'] as string[]).join(' ')}: passed in ${typecheck['duration_ms']} ms`, typecheck);
+    step('run_typecheck', `${(typecheck['command'] as string[]).join(' ')}: passed in ${humanDuration(Number(typecheck['duration_ms']))}`, typecheck);
     const tests = expectOk('run_tests', await call(client, 'run_tests', { worktree }));
     const counts = tests['counts'] as { passed: number; total: number } | null;
     if (tests['ok'] !== true) throw new DemoStepError(`run_tests did not pass: ${tests['not_ok_reason']}`);
-    step('run_tests', `${(tests['command'] as string[]).join(' ')}: ${counts?.passed}/${counts?.total} passed in ${tests['duration_ms']} ms, recorded for tree ${String(tests['tree']).slice(0, 12)}`, tests);
+    step('run_tests', `${(tests['command'] as string[]).join(' ')}: ${counts?.passed}/${counts?.total} passed in ${humanDuration(Number(tests['duration_ms']))}, recorded for tree ${String(tests['tree']).slice(0, 12)}`, tests);
 
     const commit = expectOk('git_commit', await call(client, 'git_commit', { worktree, message: 'Keep the music queue when a skip interrupts a load\n\nA skip during a track load dropped the whole queue state, so every later music_queue_add failed with "queue state undefined". Cancel the load instead.' }));
     step('git_commit', `${String(commit['sha']).slice(0, 10)} on ${commit['branch']}: ${(commit['files'] as string[]).join(', ')}`, commit);
@@ -165,7 +166,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     write(
       [
         '',
-        `The loop ran in ${((Date.now() - started) / 1000).toFixed(1)} s. Point your own client at selfscope in a repository:`,
+        `The loop ran in ${humanDuration(Date.now() - started)}. Point your own client at selfscope in a repository:`,
         `  Claude Code:     claude mcp add selfscope -- node ${cli} serve   (in the repository; or selfscope init writes .mcp.json)`,
         `  Codex:           selfscope init prints the [mcp_servers.selfscope] block for ~/.codex/config.toml`,
         `  MCP Inspector:   npx @modelcontextprotocol/inspector@0.16.8 node ${cli} serve --repo <repository>`,

@@ -4,6 +4,7 @@ import { UserInputError } from '../errors.js';
 import type { LogQueryable } from '../logs/columns.js';
 import { parseDuration } from '../logs/query.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
+import { humanDuration } from '../text/durations.js';
 
 /**
  * The "notice" step: deterministic rules over the log index, no LLM. Each rule compares a
@@ -62,12 +63,6 @@ function severityOf(score: number): Severity {
 
 function pct(x: number | null | undefined): string {
   return x === null || x === undefined ? '?' : `${Math.round(x * 1000) / 10}%`;
-}
-
-function durationText(ms: number): string {
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} day${ms === 86_400_000 ? '' : 's'}`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} hour${ms === 3_600_000 ? '' : 's'}`;
-  return `${Math.round(ms / 60_000)} minutes`;
 }
 
 function iso(d: Date): string {
@@ -134,7 +129,7 @@ export async function detectAnomalies(logs: LogQueryable, options: DetectOptions
         last_seen: null,
         samples: [],
         evidence_query: { since: iso(w0), until: iso(at), errors_only: true, ...subjectFilter(subject, Boolean(r['has_tool'])) },
-        summary: `${subject.operation}${subject.agent ? ` (${subject.agent})` : ''} failing at ${pct(rate)} (${f} of ${n}) over the last ${durationText(windowMs)}, vs ${pct(baseRate)} in the ${durationText(baselineMs)} before${top ? `; mostly "${top}"` : ''}.`,
+        summary: `${subject.operation}${subject.agent ? ` (${subject.agent})` : ''} failing at ${pct(rate)} (${f} of ${n}) over the last ${humanDuration(windowMs)}, vs ${pct(baseRate)} in the ${humanDuration(baselineMs)} before${top ? `; mostly "${top}"` : ''}.`,
       });
     }
   }
@@ -170,7 +165,7 @@ export async function detectAnomalies(logs: LogQueryable, options: DetectOptions
           last_seen: null,
           samples: [],
           evidence_query: { since: iso(w0), until: iso(at), errors_only: true, ...fingerprintFilter(subject) },
-          summary: `A new error, never seen in the ${durationText(baselineMs)} before: "${label}" — ${n} times in the last ${durationText(windowMs)}${subject.tool_name ? ` (${subject.tool_name})` : ''}.`,
+          summary: `A new error, never seen in the ${humanDuration(baselineMs)} before: "${label}" — ${n} times in the last ${humanDuration(windowMs)}${subject.tool_name ? ` (${subject.tool_name})` : ''}.`,
         });
       }
       if (rules.has('repeated_error') && n >= t.repeatedError.count && n >= perWindow * t.repeatedError.baselineFactor) {
@@ -188,7 +183,7 @@ export async function detectAnomalies(logs: LogQueryable, options: DetectOptions
           last_seen: null,
           samples: [],
           evidence_query: { since: iso(w0), until: iso(at), errors_only: true, ...fingerprintFilter(subject) },
-          summary: `The same error ${n} times in the last ${durationText(windowMs)} (usually ${Math.round(perWindow * 10) / 10} per ${durationText(windowMs)}): "${label}".`,
+          summary: `The same error ${n} times in the last ${humanDuration(windowMs)} (usually ${Math.round(perWindow * 10) / 10} per ${humanDuration(windowMs)}): "${label}".`,
         });
       }
     }
@@ -226,7 +221,7 @@ export async function detectAnomalies(logs: LogQueryable, options: DetectOptions
         last_seen: null,
         samples: [],
         evidence_query: { mode: 'aggregate', since: iso(b0), until: iso(at), bucket: '1h', metrics: ['count', 'p95'], ...subjectFilter(subject, Boolean(r['has_tool'])) },
-        summary: `${subject.operation}${subject.agent ? ` (${subject.agent})` : ''} p95 latency ${Math.round(p95)} ms over the last ${durationText(windowMs)}, ${Math.round(ratio * 10) / 10}× its ${Math.round(bp95)} ms baseline.`,
+        summary: `${subject.operation}${subject.agent ? ` (${subject.agent})` : ''} p95 latency ${Math.round(p95)} ms over the last ${humanDuration(windowMs)}, ${Math.round(ratio * 10) / 10}× its ${Math.round(bp95)} ms baseline.`,
       });
     }
   }
@@ -258,7 +253,7 @@ export async function detectAnomalies(logs: LogQueryable, options: DetectOptions
         last_seen: null,
         samples: [],
         evidence_query: { mode: 'aggregate', since: iso(w0), until: iso(at), agent: subject.agent ?? undefined, group_by: ['event'], metrics: ['count', 'cost'] },
-        summary: `${subject.agent ?? 'unattributed'} is spending $${perHour.toFixed(2)}/h over the last ${durationText(windowMs)}, ${Number.isFinite(ratio) ? `${Math.round(ratio * 10) / 10}×` : 'far above'} its $${basePerHour.toFixed(2)}/h baseline.`,
+        summary: `${subject.agent ?? 'unattributed'} is spending $${perHour.toFixed(2)}/h over the last ${humanDuration(windowMs)}, ${Number.isFinite(ratio) ? `${Math.round(ratio * 10) / 10}×` : 'far above'} its $${basePerHour.toFixed(2)}/h baseline.`,
       });
     }
   }

@@ -3,6 +3,7 @@ import type { LogQueryable } from '../logs/columns.js';
 import { subjectSql, type Anomaly } from './detect.js';
 import { GitRunner } from '../git/runner.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
+import { humanDuration } from '../text/durations.js';
 
 /**
  * suspect_commits: which commits probably caused an incident. Two signals, each with its
@@ -66,7 +67,7 @@ export async function suspectCommits(options: { repo: string; onset: Date; texts
     const reasons: string[] = [];
     const ageH = (options.onset.getTime() - Date.parse(c.date)) / 3_600_000;
     let score = Math.max(0, 1 - ageH / (lookback / 3_600_000));
-    reasons.push(`landed ${ageH < 1 ? `${Math.round(ageH * 60)} min` : `${Math.round(ageH * 10) / 10} h`} before the onset`);
+    reasons.push(`landed ${humanDuration(ageH * 3_600_000)} before the onset`);
     const touched = c.files.map((f) => f.path).filter((p) => named.some((n) => p === n.file || p.endsWith(`/${n.file}`) || n.file.endsWith(`/${p}`)));
     if (touched.length) {
       score += 2;

@@ -1,6 +1,7 @@
 import type { LogQueryable } from '../logs/columns.js';
 import { parseDuration } from '../logs/query.js';
 import { subjectSql, type Anomaly } from './detect.js';
+import { humanDuration } from '../text/durations.js';
 
 /**
  * The spec's feedback loop: after a fix lands (a commit, a merge, a deploy event), compare
@@ -54,7 +55,7 @@ export async function verifyFix(logs: LogQueryable, anomaly: Pick<Anomaly, 'rule
   const metric = anomaly.rule === 'latency_regression' ? 'p95_ms' : anomaly.rule === 'cost_spike' ? 'usd' : errorRules ? 'failures' : 'error_rate';
   const enough = (w: WindowFigures) => (errorRules ? true : w.events >= MIN_EVENTS) && w.metric !== null;
   if (span < 60_000 || !enough(b) || !enough(a) || (errorRules && a.events < MIN_EVENTS)) {
-    return { verdict: 'insufficient_data', metric, before: b, after: a, explanation: `Not enough events on both sides of the marker (need ${MIN_EVENTS}; before ${b.events}, after ${a.events}, window ${Math.round(span / 60_000)} min). Check again later.` };
+    return { verdict: 'insufficient_data', metric, before: b, after: a, explanation: `Not enough events on both sides of the marker (need ${MIN_EVENTS}; before ${b.events}, after ${a.events}, window ${humanDuration(span)}). Check again later.` };
   }
   const bm = b.metric!;
   const am = a.metric!;
@@ -69,6 +70,6 @@ export async function verifyFix(logs: LogQueryable, anomaly: Pick<Anomaly, 'rule
     metric,
     before: b,
     after: a,
-    explanation: `${metric} ${show(bm)} in the ${Math.round(span / 60_000)} min before the marker, ${show(am)} in the ${Math.round(span / 60_000)} min after: ${verdict.replace('_', ' ')}.`,
+    explanation: `${metric} ${show(bm)} in the ${humanDuration(span)} before the marker, ${show(am)} in the ${humanDuration(span)} after: ${verdict.replace('_', ' ')}.`,
   };
 }

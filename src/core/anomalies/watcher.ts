@@ -54,6 +54,17 @@ const COLORS: Record<string, number> = { low: 0x95a5a6, medium: 0xf1c40f, high: 
 // Evaluate at least this often even when no line arrived, so quiet anomalies resolve.
 const IDLE_EVALUATION_MS = 5 * 60_000;
 
+/**
+ * The onset in Discord's own time markup: each reader sees it in their time zone, with an age
+ * ("3 hours ago") that stays true as the message ages, which no age written at posting can.
+ */
+function sinceField(onset: string | null): string {
+  const ms = onset === null ? NaN : Date.parse(onset);
+  if (!Number.isFinite(ms)) return '-';
+  const s = Math.floor(ms / 1000);
+  return `<t:${s}:f> (<t:${s}:R>)`;
+}
+
 export function discordPayload(anomaly: Anomaly, change: string): Record<string, unknown> {
   const fig = (o: Record<string, number | null>) =>
     Object.entries(o)
@@ -73,7 +84,7 @@ export function discordPayload(anomaly: Anomaly, change: string): Record<string,
         fields: [
           { name: 'Observed', value: fig(anomaly.observed).slice(0, 1000) || '-', inline: true },
           { name: 'Baseline', value: fig(anomaly.expected).slice(0, 1000) || '-', inline: true },
-          { name: 'Since', value: anomaly.onset ?? '-', inline: true },
+          { name: 'Since', value: sinceField(anomaly.onset), inline: true },
           { name: 'Evidence (query_runtime_logs)', value: `\`\`\`json\n${redactSecrets(JSON.stringify(anomaly.evidence_query)).slice(0, 900)}\n\`\`\`` },
         ],
         footer: { text: anomaly.id },

@@ -11,6 +11,9 @@ import type { Logger } from '../logger.js';
 import { LOG_COLUMNS, type LogQueryable } from './columns.js';
 import { discoverLogFiles } from './discover.js';
 import { createLineParser, headHash, type BadLineReason, type LineParser, type LogRow } from './parse-line.js';
+import { RefreshMeter, type RefreshProgressListener } from './refresh-progress.js';
+
+export type { RefreshProgress, RefreshProgressListener } from './refresh-progress.js';
 
 /**
  * The log index: NDJSON files ingested incrementally into an embedded DuckDB database.
@@ -33,6 +36,8 @@ const HEAD_MAX = 4096;
 const MAX_BAD_OFFSETS = 5;
 // How long a copy of a live file waits for the original's truncation before it is read as a file of its own.
 const COPY_WAIT_MS = 30_000;
+// Lines parsed between two looks at the clock for a progress report.
+const LINES_PER_PROGRESS_CHECK = 256;
 
 export interface LogIndexOptions {
   repo: string;
@@ -63,6 +68,15 @@ export interface Freshness {
   refreshed_at: string | null;
   refresh_ms: number | null;
   mode: 'shared' | 'private';
+}
+
+export interface RefreshOptions {
+  /**
+   * Hears how the refresh goes (bytes read of bytes to read, events), at most every 100 ms
+   * while it reads, and once at its end when it read anything. It also hears a refresh
+   * already running or queued ahead of this call: that is what the caller waits for.
+   */
+  onProgress?: RefreshProgressListener;
 }
 
 export interface RefreshStats {
@@ -116,6 +130,7 @@ export class LogIndex implements LogQueryable {
   private eventCount = 0;
   private newestTs: number | null = null;
   private followers = new Set<() => void>();
+  private readonly progressListeners = new Set<RefreshProgressListener>();
   private watchers: fs.FSWatcher[] = [];
   private pollTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -202,8 +217,13 @@ export class LogIndex implements LogQueryable {
   }
 
   /** Brings the index up to date. When nothing changed it costs a stat per file. */
-  refresh(): Promise<RefreshStats> {
-    return this.exclusive(() => this.refreshNow());
+  refresh(options: RefreshOptions = {}): Promise<RefreshStats> {
+    const { onProgress } = options;
+    if (!onProgress) return this.exclusive(() => this.refreshNow());
+    // Its own entry, so that the same function passed by two callers is heard by both.
+    const listener: RefreshProgressListener = (p) => onProgress(p);
+    this.progressListeners.add(listener);
+    return this.exclusive(() => this.refreshNow()).finally(() => this.progressListeners.delete(listener));
   }
 
   private async refreshNow(): Promise<RefreshStats> {
@@ -213,6 +233,7 @@ export class LogIndex implements LogQueryable {
     let badLines = 0;
     const appender = { current: null as DuckDBAppender | null };
     const getAppender = async () => (appender.current ??= await this.conn.createAppender('events'));
+    const meter = new RefreshMeter(this.progressListeners);
     try {
       // 1. Drain every live stream through its descriptor (this follows renames).
       for (const stream of this.streams.values()) {
@@ -224,7 +245,7 @@ export class LogIndex implements LogQueryable {
           continue;
         }
         if (size > stream.offset) {
-          const r = await this.readStream(stream, size, getAppender);
+          const r = await this.readStream(stream, size, getAppender, meter);
           newEvents += r.events;
           badLines += r.bad;
         }
@@ -232,8 +253,16 @@ export class LogIndex implements LogQueryable {
 
       // 2. Match what the globs find now against the known streams.
       const found = await discoverLogFiles(this.options.repo, this.options.logs);
+      // What each file will likely add, for a total known before reading; readStream adds the
+      // exact amount when it starts on a file, and a file's estimate is taken back first.
+      const estimates = new Map(found.map((f) => {
+        const known = [...this.streams.values()].find((s) => s.live && s.dev === f.dev && s.ino === f.ino);
+        return [f, known ? Math.max(0, f.bytes - known.offset) : f.bytes] as const;
+      }));
+      for (const estimate of estimates.values()) meter.bytesTotal += estimate;
       const seen = new Set<string>();
       for (const file of found) {
+        meter.bytesTotal -= estimates.get(file) ?? 0;
         let stream = [...this.streams.values()].find((s) => s.live && s.dev === file.dev && s.ino === file.ino);
         if (stream && file.bytes < stream.offset) {
           stream.live = false; // same inode, shorter: truncated (copy-truncate's second half)
@@ -277,7 +306,7 @@ export class LogIndex implements LogQueryable {
         }
         const size = fstatSize(stream.fd) ?? file.bytes;
         if (size > stream.offset) {
-          const r = await this.readStream(stream, size, getAppender);
+          const r = await this.readStream(stream, size, getAppender, meter);
           newEvents += r.events;
           badLines += r.bad;
         }
@@ -295,6 +324,7 @@ export class LogIndex implements LogQueryable {
         appender.current = null;
       }
       if (newEvents > 0 || badLines > 0) await this.saveStreams();
+      meter.finish();
     } catch (error) {
       try {
         appender.current?.closeSync();
@@ -311,7 +341,7 @@ export class LogIndex implements LogQueryable {
   }
 
   /** Reads `stream` from its offset to `size`, appending rows for every complete line. */
-  private async readStream(stream: Stream, size: number, getAppender: () => Promise<DuckDBAppender>): Promise<{ events: number; bad: number }> {
+  private async readStream(stream: Stream, size: number, getAppender: () => Promise<DuckDBAppender>, meter: RefreshMeter): Promise<{ events: number; bad: number }> {
     const lineCap = this.options.limits.lineBytes;
     const hardCap = Math.max(lineCap * 16, 16 * 1024 * 1024);
     const fd = stream.fd!;
@@ -324,6 +354,9 @@ export class LogIndex implements LogQueryable {
     const chunk = Buffer.allocUnsafe(READ_CHUNK);
     const appender = await getAppender();
     const shownPath = displayPath(this.options.repo, stream.path);
+    const readFrom = stream.offset;
+    meter.bytesTotal += size - readFrom;
+    let linesSinceCheck = 0;
 
     const markBad = (reason: BadLineReason, offset: number) => {
       bad++;
@@ -386,6 +419,10 @@ export class LogIndex implements LogQueryable {
         if (parsed.coerced) stream.coerced++;
         if (this.newestTs === null || parsed.ts > this.newestTs) this.newestTs = parsed.ts;
         events++;
+        if (++linesSinceCheck >= LINES_PER_PROGRESS_CHECK) {
+          linesSinceCheck = 0;
+          if (meter.due()) await meter.report(meter.bytesDone + dataStart + lineStart - readFrom, meter.events + events);
+        }
       }
       stream.offset = dataStart + complete.length;
       carry = data.subarray(lastNl + 1);
@@ -397,6 +434,8 @@ export class LogIndex implements LogQueryable {
       }
     }
     // A torn last line stays unread until its newline arrives.
+    meter.bytesDone += position - readFrom;
+    meter.events += events;
     return { events, bad };
   }
 
