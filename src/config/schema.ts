@@ -47,7 +47,15 @@ export const limitsSchema = z
   .object({
     resultRows: z.number().int().min(1).max(5000).default(500).describe('Most rows one result may carry.'),
     fieldBytes: z.number().int().min(256).max(1_000_000).default(2048).describe('Most bytes of one value (string, or nested value in sql mode) in a log-derived result before it is cut; at least 256 so ids and paging cursors fit.'),
-    resultBytes: z.number().int().min(4096).max(5_000_000).default(60_000).describe('Most bytes of one tool result.'),
+    resultBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(5_000_000)
+      .default(40_000)
+      .describe(
+        "Most bytes of one tool result (structured and text together). The default keeps every result under ~15,000 tokens, however dense its JSON (Claude Code warns over 10,000 and drops a result over 25,000); a longer list is cut and says how to get the next page.",
+      ),
     queryTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     lineBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Longest log line indexed in full; longer lines are stored cut.'),
     memoryLimit: z.string().default('512MB').describe('DuckDB memory limit.'),

@@ -93,6 +93,8 @@ export interface EgressToolResult {
  * the text's untrusted parts (the whole text, if it is one plain string) delimited with a
  * nonce drawn for this response, and the total held to limits.resultBytes (the text
  * rendering gives way first; a structured result that alone does not fit is refused).
+ * Every other tool's total is held to limits.resultBytes the same way. Tools size their
+ * lists to fit and say where the next page starts, so the refusal is a backstop.
  */
 export function egressToolResult(
   tool: { name: string; untrusted?: boolean },
@@ -101,7 +103,14 @@ export function egressToolResult(
 ): { ok: true; value: EgressToolResult } | { ok: false; error: UserInputError } {
   const nonce = newNonce();
   if (!tool.untrusted) {
-    return { ok: true, value: { structured: result.structured as Record<string, unknown>, text: assembleText(result.text, { nonce, blockBytes: limits.resultBytes, untrustedByDefault: false }) } };
+    // Held to the same total: a client drops a result that is too large (Claude Code, over 25,000 tokens).
+    const structuredBytes = bytes(JSON.stringify(result.structured));
+    if (structuredBytes > limits.resultBytes - 512) return { ok: false, error: oversize(tool.name, structuredBytes, limits) };
+    let text = assembleText(result.text, { nonce, blockBytes: limits.resultBytes, untrustedByDefault: false });
+    if (structuredBytes + bytes(text) > limits.resultBytes) {
+      text = `${tool.name}: the text rendering was left out to keep this result within limits.resultBytes (${limits.resultBytes} bytes); structuredContent holds the whole result.`;
+    }
+    return { ok: true, value: { structured: result.structured as Record<string, unknown>, text } };
   }
   const structured = { untrusted_notice: UNTRUSTED_NOTICE, ...sanitizeJson(result.structured as Record<string, unknown>, { fieldBytes: limits.fieldBytes }) };
   const structuredBytes = bytes(JSON.stringify(structured));

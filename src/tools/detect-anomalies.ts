@@ -3,9 +3,10 @@ import { detectAnomalies, RULES, type Anomaly } from '../core/anomalies/detect.j
 import { recordPastAnomalies, updateAnomalyState } from '../core/anomalies/state.js';
 import { parseDuration, parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
+import { humanAgeOf } from '../core/text/durations.js';
 import { defineTool } from './define-tool.js';
 import { sanitizeJson } from '../core/text/egress.js';
-import { freshnessSchema, textBudget, untrustedText } from './_shared.js';
+import { indexingProgress, freshnessSchema, jsonBytes, structuredBudget, textBudget, untrustedText } from './_shared.js';
 
 const anomalySchema = z.object({
   id: z.string(),
@@ -31,7 +32,7 @@ export default defineTool({
   toolset: 'anomalies',
   title: 'Detect anomalies',
   description:
-    "Rules over the runtime logs, no LLM: error_rate (failure rate over threshold and above baseline), repeated_error (same fingerprint N times), latency_regression (p95 ≥ 2× baseline), new_error (fingerprint never seen in the baseline), cost_spike. Window (default 10m) vs baseline (default 7d), thresholds overridable, at to evaluate the past. Each anomaly has a stable id, severity, figures, onset, samples (untrusted) and ready-to-run query_runtime_logs arguments.",
+    "Rules over the runtime logs, no LLM: error_rate (failure rate over threshold and above baseline), repeated_error (same fingerprint N times), latency_regression (p95 ≥ 2× baseline), new_error (fingerprint never seen in the baseline), cost_spike. Window (default 10m) vs baseline (default 7d), thresholds overridable, at to evaluate the past. Each anomaly has a stable id, severity, figures, onset, samples (untrusted) and ready-to-run query_runtime_logs arguments. Highest score first, as many as fit in limits.resultBytes; next_offset (with at: evaluated_at) pages through the rest.",
   inputSchema: {
     window: z.string().max(10).optional().describe('e.g. 10m, 1h'),
     baseline: z.string().max(10).optional().describe('e.g. 7d'),
@@ -44,6 +45,7 @@ export default defineTool({
     latency_factor: z.number().min(1).optional(),
     new_error_count: z.number().int().min(1).optional(),
     cost_factor: z.number().min(1).optional(),
+    offset: z.number().int().min(0).max(10_000).default(0).describe('Anomalies to skip: next_offset of the previous page (pass its evaluated_at as at, for the same evaluation).'),
   },
   outputSchema: {
     anomalies: z.array(anomalySchema),
@@ -51,12 +53,15 @@ export default defineTool({
     state_updated: z.boolean(),
     opened: z.array(z.string()),
     resolved: z.array(z.string()),
-    truncated: z.boolean(),
+    truncated: z.boolean().describe('Anomalies were left out of this page.'),
+    truncated_reason: z.string().nullable().describe('How many were left out, and how to get them.'),
+    total_anomalies: z.number().describe('Anomalies found, on every page.'),
+    next_offset: z.number().nullable().describe('offset of the next page; null on the last page.'),
     freshness: freshnessSchema,
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   untrusted: true,
-  async handler(input, { app }) {
+  async handler(input, { app, progress }) {
     const cfg = app.config.anomalies;
     const thresholds = {
       ...cfg,
@@ -69,7 +74,7 @@ export default defineTool({
     const now = Date.now();
     const at = input.at ? parseTimeBound(input.at, 'at', now) : new Date(now);
     const index = await getLogIndex(app);
-    await index.refresh();
+    await index.refresh({ onProgress: indexingProgress(progress) });
     const anomalies = await detectAnomalies(index, {
       at,
       thresholds,
@@ -90,23 +95,33 @@ export default defineTool({
     } else {
       await recordPastAnomalies(app.config.privateDirPath, anomalies, at);
     }
-    const budget = Math.floor(app.config.limits.resultBytes * 0.8);
+    const freshness = index.freshness();
+    // Room for the fields around the list (the ids opened and resolved can be many).
+    const budget = structuredBudget(app.config.limits.resultBytes, 1024 + jsonBytes({ opened, resolved, freshness }));
     const kept: Anomaly[] = [];
     let used = 0;
-    for (const raw of anomalies) {
+    for (const raw of anomalies.slice(input.offset)) {
       // Sized as they will leave: subjects and summaries quote log text (the boundary would do the same).
       const a = sanitizeJson(raw, { fieldBytes: app.config.limits.fieldBytes });
       const size = Buffer.byteLength(JSON.stringify(a));
-      if (used + size > budget) break;
+      if (used + size > budget && kept.length > 0) break;
       used += size;
       kept.push(a);
     }
     const text = kept.length
-      ? kept.map((a) => `[${a.severity}] ${a.id} ${a.rule}: ${a.summary}${a.onset ? ` (since ${a.onset})` : ''}`).join('\n')
+      ? kept.map((a) => `[${a.severity}] ${a.id} ${a.rule}: ${a.summary}${a.onset ? ` (since ${a.onset}, ${humanAgeOf(a.onset) ?? '?'})` : ''}`).join('\n')
       : `No anomaly as of ${at.toISOString()} (window ${input.window ?? cfg.window}, baseline ${input.baseline ?? cfg.baseline}).`;
+    const end = input.offset + kept.length;
+    const nextOffset = end < anomalies.length && kept.length > 0 ? end : null;
+    const truncatedReason =
+      nextOffset !== null
+        ? `anomalies ${input.offset + 1}-${end} of ${anomalies.length} (highest score first) fit in limits.resultBytes; the next page: the same arguments with offset ${nextOffset} and at "${at.toISOString()}", or narrow with rules or subject`
+        : input.offset > 0 && kept.length === 0 && anomalies.length > 0
+          ? `offset ${input.offset} is past the last anomaly (${anomalies.length})`
+          : null;
     return {
-      structured: { anomalies: kept, evaluated_at: at.toISOString(), state_updated: live, opened, resolved, truncated: kept.length < anomalies.length, freshness: index.freshness() },
-      text: kept.length ? [`${kept.length} anomal${kept.length === 1 ? 'y' : 'ies'}${kept.length < anomalies.length ? ` (of ${anomalies.length}; the rest did not fit in limits.resultBytes)` : ''}:`, untrustedText(text, textBudget(app.config.limits.resultBytes))] : [text],
+      structured: { anomalies: kept, evaluated_at: at.toISOString(), state_updated: live, opened, resolved, truncated: nextOffset !== null, truncated_reason: truncatedReason, total_anomalies: anomalies.length, next_offset: nextOffset, freshness },
+      text: kept.length ? [`${kept.length} anomal${kept.length === 1 ? 'y' : 'ies'}${truncatedReason ? ` — ${truncatedReason}` : ''}:`, untrustedText(text, textBudget(app.config.limits.resultBytes))] : [truncatedReason ?? text],
     };
   },
 });

@@ -6,7 +6,7 @@ import { escapeControl } from '../core/text/escape.js';
 import { redactSecrets } from '../core/text/secrets.js';
 import { getLogIndex } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
-import { textBudget, untrustedText } from './_shared.js';
+import { indexingProgress, textBudget, untrustedText } from './_shared.js';
 
 const BIG_FIELDS = ['content', 'metadata', 'error', 'event'] as const;
 // Fields that are not big are shown up to this many bytes.
@@ -55,9 +55,9 @@ export default defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   untrusted: true,
-  async handler(input, { app }) {
+  async handler(input, { app, progress }) {
     const index = await getLogIndex(app);
-    await index.refresh();
+    await index.refresh({ onProgress: indexingProgress(progress) });
     const row = await getEvent(index, input.id);
     if (!row) throw new NotFoundError(`No log event with id ${input.id.slice(0, 80)}.`, { hint: 'Take ids from query_runtime_logs or log_timeline; ids change only if the index is rebuilt.' });
     const { fieldBytes, resultBytes } = app.config.limits;

@@ -3,6 +3,7 @@ import { commitVerified } from '../core/git/commit.js';
 import { toolWorktree } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
 import { askHumanVia, audited } from './_git.js';
+import { fitItems, structuredBudget } from './_shared.js';
 
 export default defineTool({
   name: 'git_commit',
@@ -15,7 +16,15 @@ export default defineTool({
     message: z.string().min(1).max(20_000),
     paths: z.array(z.string().max(1000)).max(200).optional().describe('Stage only these (the rest must be unchanged for the tree to be the verified one).'),
   },
-  outputSchema: { sha: z.string(), tree: z.string(), branch: z.string(), parent: z.string(), files: z.array(z.string()), approval: z.string().nullable() },
+  outputSchema: {
+    sha: z.string(),
+    tree: z.string(),
+    branch: z.string(),
+    parent: z.string(),
+    files: z.array(z.string()).describe('the files committed, as many as fit in limits.resultBytes (files_total counts them all; git_diff mode "range" with base parent and head sha lists them)'),
+    files_total: z.number(),
+    approval: z.string().nullable(),
+  },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(input, ctx) {
     const worktree = await toolWorktree(ctx.app, input.worktree);
@@ -30,6 +39,10 @@ export default defineTool({
         ...(input.paths ? { paths: input.paths } : {}),
       }),
     );
-    return { structured: result, text: `Committed ${result.sha.slice(0, 10)} on ${result.branch}: ${result.files.length} file(s), tree ${result.tree} (typecheck and tests passed on it).` };
+    const files = fitItems(result.files, structuredBudget(ctx.app.config.limits.resultBytes, 2048));
+    return {
+      structured: { ...result, files, files_total: result.files.length },
+      text: `Committed ${result.sha.slice(0, 10)} on ${result.branch}: ${result.files.length} file(s)${files.length < result.files.length ? ` (${files.length} listed; all: git_diff mode "range" with base ${result.parent.slice(0, 12)} and head ${result.sha.slice(0, 12)}, stat_only)` : ''}, tree ${result.tree} (typecheck and tests passed on it).`,
+    };
   },
 });

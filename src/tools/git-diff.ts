@@ -2,12 +2,19 @@ import { z } from 'zod';
 import { gitDiff } from '../core/git/inspect.js';
 import { toolWorktree } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
+import { structuredBudget, textBudget } from './_shared.js';
+
+// Files per page by default: with patches, they share the page's bytes; numbers alone are small.
+const PER_PAGE_PATCHES = 10;
+const PER_PAGE_STAT = 100;
+// What a file costs on the page besides its patch (path, numbers, keys).
+const FILE_OVERHEAD_BYTES = 300;
 
 export default defineTool({
   name: 'git_diff',
   toolset: 'git',
   title: 'git diff',
-  description: "A diff, paged by file and bounded: mode 'working' (the worktree against HEAD, untracked files included), 'staged', or 'range' (base...head). stat_only for the numbers; paths to narrow.",
+  description: "A diff, paged by file and bounded: mode 'working' (the worktree against HEAD, untracked files included), 'staged', or 'range' (base...head). stat_only for the numbers; paths to narrow. The files of a page share limits.resultBytes: per_page 1 with paths gives one file's patch the most room.",
   inputSchema: {
     worktree: z.string().max(4096).optional(),
     mode: z.enum(['working', 'staged', 'range']).default('working'),
@@ -16,6 +23,7 @@ export default defineTool({
     stat_only: z.boolean().default(false),
     paths: z.array(z.string().max(1000)).max(50).optional(),
     page: z.number().int().min(0).default(0),
+    per_page: z.number().int().min(1).max(PER_PAGE_STAT).optional().describe(`Files per page (default ${PER_PAGE_PATCHES}, or ${PER_PAGE_STAT} with stat_only); each patch gets an equal share of limits.resultBytes.`),
   },
   outputSchema: {
     worktree: z.string(),
@@ -24,23 +32,45 @@ export default defineTool({
     page: z.number(),
     next_page: z.number().nullable(),
     stat: z.object({ files: z.number(), added: z.number(), deleted: z.number() }),
+    truncated_reason: z.string().nullable().describe('Which patches were cut (patch_cut_bytes) and how to see more of them; null when nothing was cut.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(input, { app }) {
     const worktree = await toolWorktree(app, input.worktree);
+    const { resultBytes } = app.config.limits;
+    const perPage = input.per_page ?? (input.stat_only ? PER_PAGE_STAT : PER_PAGE_PATCHES);
+    const maxPatchBytes = Math.max(512, Math.floor(structuredBudget(resultBytes, 1024 + perPage * FILE_OVERHEAD_BYTES) / perPage));
     const d = await gitDiff(worktree, {
       mode: input.mode,
       statOnly: input.stat_only,
       page: input.page,
-      maxPatchBytes: Math.floor(app.config.limits.resultBytes / 25),
+      perPage,
+      maxPatchBytes,
       ...(input.base ? { base: input.base } : {}),
       ...(input.head ? { head: input.head } : {}),
       ...(input.paths ? { paths: input.paths } : {}),
     });
-    const text = [
-      `${d.stat.files} files changed, +${d.stat.added} -${d.stat.deleted}${d.next_page !== null ? ` (page ${d.page}; next: page ${d.next_page})` : ''}`,
-      ...d.files.map((f) => (f.patch ? f.patch : `${f.path} +${f.added ?? '?'} -${f.deleted ?? '?'}`)),
-    ].join('\n');
-    return { structured: { worktree, ...d }, text };
+    const cut = d.files.filter((f) => f.patch_cut_bytes);
+    const truncatedReason = cut.length
+      ? `${cut.length} patch(es) cut at ${maxPatchBytes} bytes (patch_cut_bytes): one file alone gets up to ${Math.max(512, structuredBudget(resultBytes, 1024 + FILE_OVERHEAD_BYTES))} bytes with paths [its path] and per_page 1; or read the file in the worktree`
+      : null;
+    // The text: the numbers of every file on the page, then the patches that fit; structuredContent has them all.
+    const lines = [
+      `${d.stat.files} files changed, +${d.stat.added} -${d.stat.deleted}; files ${d.page * perPage + 1}-${d.page * perPage + d.files.length} of ${d.total_files}${d.next_page !== null ? ` (next: page ${d.next_page})` : ''}`,
+      ...d.files.map((f) => `${f.path} +${f.added ?? '?'} -${f.deleted ?? '?'}${f.patch_cut_bytes ? ` (patch cut: ${f.patch_cut_bytes} bytes)` : ''}`),
+      ...(truncatedReason ? [`cut: ${truncatedReason}`] : []),
+    ];
+    let room = textBudget(resultBytes) - Buffer.byteLength(lines.join('\n'));
+    const patches = d.files.filter((f) => f.patch);
+    for (const [i, f] of patches.entries()) {
+      const size = Buffer.byteLength(f.patch!) + 1;
+      if (size > room) {
+        lines.push(`(the patches of ${patches.length - i} file(s) from ${f.path} on are in structuredContent: files[].patch)`);
+        break;
+      }
+      room -= size;
+      lines.push(f.patch!);
+    }
+    return { structured: { worktree, ...d, truncated_reason: truncatedReason }, text: lines.join('\n') };
   },
 });

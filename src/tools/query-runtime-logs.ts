@@ -4,8 +4,9 @@ import { UNTRUSTED_DETAIL } from '../core/text/egress.js';
 import { aggregate, EVENT_FIELDS, METRICS, queryEvents, type LogFilters } from '../core/logs/query.js';
 import { boundRows } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
+import { humanDuration } from '../core/text/durations.js';
 import { defineTool } from './define-tool.js';
-import { freshnessLine, freshnessSchema, textBudget, textTable, untrustedText } from './_shared.js';
+import { indexingProgress, freshnessLine, freshnessSchema, structuredBudget, textBudget, textTable, untrustedText } from './_shared.js';
 
 const oneOrMany = z.union([z.string().max(300), z.array(z.string().max(300)).max(50)]);
 
@@ -90,12 +91,13 @@ export default defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   untrusted: true,
-  async handler(input, { app }) {
+  async handler(input, { app, progress }) {
     const started = performance.now();
     const index = await getLogIndex(app);
-    await index.refresh();
+    await index.refresh({ onProgress: indexingProgress(progress) });
     const limits = app.config.limits;
-    const bounds = { fieldBytes: limits.fieldBytes, maxBytes: Math.floor(limits.resultBytes * 0.8) };
+    // Room for the fields around the rows (freshness, the reason, the cursor).
+    const bounds = { fieldBytes: limits.fieldBytes, maxBytes: structuredBudget(limits.resultBytes, 1024) };
     const filters = filtersFrom(input);
     let result;
     if (input.mode === 'sql') {
@@ -118,16 +120,21 @@ export default defineTool({
         next_cursor: null,
       };
     } else if (input.mode === 'aggregate') {
-      result = await aggregate(index, { filters, group_by: input.group_by ?? [], ...(input.bucket ? { bucket: input.bucket } : {}), metrics: input.metrics ?? [], limit: Math.min(input.limit === 20 ? 100 : input.limit, limits.resultRows) }, bounds);
+      const groups = await aggregate(index, { filters, group_by: input.group_by ?? [], ...(input.bucket ? { bucket: input.bucket } : {}), metrics: input.metrics ?? [], limit: Math.min(input.limit === 20 ? 100 : input.limit, limits.resultRows) }, bounds);
+      // Groups have no stable order to page by: say how to ask for the rest.
+      const rest = 'the rest: narrow the filters (since, until, kind, event), group by fewer keys or use a coarser bucket, or page exactly with mode "sql" (GROUP BY, ORDER BY, LIMIT/OFFSET)';
+      result = groups.truncated ? { ...groups, truncated_reason: `${groups.truncated_reason ?? 'groups: more than fit'}; ${rest}` } : groups;
     } else {
       if (input.group_by || input.bucket || input.metrics) throw new UserInputError('group_by, bucket and metrics belong to mode "aggregate".', { hint: 'Add mode: "aggregate".' });
-      result = await queryEvents(index, { filters, ...(input.fields ? { fields: input.fields } : {}), limit: input.limit, ...(input.cursor ? { cursor: input.cursor } : {}) }, bounds);
+      const events = await queryEvents(index, { filters, ...(input.fields ? { fields: input.fields } : {}), limit: input.limit, ...(input.cursor ? { cursor: input.cursor } : {}) }, bounds);
+      const notes = [events.truncated && events.next_cursor ? 'the next page: pass next_cursor' : null, events.cut_fields > 0 ? "get_log_event with a row's id shows its values in full" : null].filter(Boolean);
+      result = notes.length ? { ...events, truncated_reason: [events.truncated_reason, ...notes].filter(Boolean).join('; ') } : events;
     }
     const freshness = index.freshness();
     const elapsed = Math.round((performance.now() - started) * 10) / 10;
     const columns = result.rows[0] ? Object.keys(result.rows[0]).filter((c) => c !== 'metadata' && c !== 'content') : [];
     const text = [
-      `${input.mode}: ${result.rows.length} row(s)${input.mode === 'events' ? ` of ${result.total_matched} matching` : ''} in ${elapsed} ms${result.truncated_reason ? ` — cut: ${result.truncated_reason}` : ''}${result.next_cursor ? ' — more: pass next_cursor' : ''}`,
+      `${input.mode}: ${result.rows.length} row(s)${input.mode === 'events' ? ` of ${result.total_matched} matching` : ''} in ${humanDuration(elapsed)}${result.truncated_reason ? ` — cut: ${result.truncated_reason}` : ''}${result.next_cursor ? ' — more: pass next_cursor' : ''}`,
       untrustedText(textTable(result.rows, columns, 60, textBudget(limits.resultBytes))),
       freshnessLine(freshness),
     ];

@@ -8,7 +8,8 @@ import { getCheckRunner, getLogIndex, toolWorktree } from '../server/engines.js'
 import { treeIdentity, verificationFor, type VerificationRun } from '../core/checks/attestation.js';
 import { selectCommand } from '../core/checks/select-command.js';
 import { UNSANDBOXED_RISKS } from '../core/checks/sandbox.js';
-import { freshnessSchema } from './_shared.js';
+import { indexingProgress, freshnessSchema } from './_shared.js';
+import { humanAge, humanAgeOf, humanDuration } from '../core/text/durations.js';
 
 const logFile = z.object({
   path: z.string(),
@@ -48,7 +49,8 @@ export default defineTool({
       toolsets: z.array(z.string()),
       transport: z.string(),
     }),
-    log_files: z.array(logFile),
+    log_files: z.array(logFile).describe('the first 50 log files found'),
+    log_files_total: z.number().describe('log files found (all of them, listed or not)'),
     log_files_total_bytes: z.number(),
     log_files_skipped: z
       .array(z.object({ path: z.string(), reason: z.enum(['outside_repository', 'outside_named_directory']), resolves_to: z.string() }))
@@ -91,7 +93,7 @@ export default defineTool({
     autonomy: z.array(z.string()),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  async handler(_input, { app }) {
+  async handler(_input, { app, progress }) {
     const { config, runtime } = app;
     const [{ files, skipped }, branch, stateExists] = await Promise.all([
       discoverLogs(config.repo, config.logs),
@@ -103,7 +105,7 @@ export default defineTool({
     ]);
     const totalBytes = files.reduce((sum, f) => sum + f.bytes, 0);
     const index = await getLogIndex(app);
-    await index.refresh();
+    await index.refresh({ onProgress: indexingProgress(progress) });
     const health = index.health().filter((h) => h.live || h.bad_lines > 0).slice(0, 20);
     const worktree = await toolWorktree(app, undefined);
     const tree = await treeIdentity(worktree).catch(() => null);
@@ -122,6 +124,7 @@ export default defineTool({
         transport: runtime.transport,
       },
       log_files: files.slice(0, 50).map((f) => ({ path: f.displayPath, bytes: f.bytes, modified: f.modified })),
+      log_files_total: files.length,
       log_files_total_bytes: totalBytes,
       log_files_skipped: skipped.slice(0, 50),
       state_dir: { path: config.stateDirPath, exists: stateExists },
@@ -152,7 +155,7 @@ export default defineTool({
       files.length === 0
         ? `log files: none match ${config.logs.join(', ')} — set "logs" in selfscope.config.json`
         : `log files: ${files.length} (${totalBytes} bytes)${files.length > 50 ? ', first 50 listed' : ''}`,
-      ...files.slice(0, 10).map((f) => `  ${f.displayPath}  ${f.bytes} B  ${f.modified}`),
+      ...files.slice(0, 10).map((f) => `  ${f.displayPath}  ${f.bytes} B  modified ${f.modified} (${humanAgeOf(f.modified) ?? '?'})`),
       ...(skipped.length
         ? [`log files skipped: ${skipped.length} resolve outside the repository (name an outside log directory with an absolute glob in "logs" to read it)`, ...skipped.slice(0, 10).map((s) => `  ${s.path} -> ${s.resolves_to}`)]
         : []),
@@ -173,6 +176,6 @@ export default defineTool({
   },
 });
 
-function structuredIndexLine(f: { events: number; newest_event: string | null; mode: string; refresh_ms: number | null }): string {
-  return `${f.events} events, newest ${f.newest_event ?? 'none'}, ${f.mode}${f.refresh_ms !== null ? `, last refresh ${f.refresh_ms} ms` : ''}`;
+function structuredIndexLine(f: { events: number; newest_event: string | null; lag_ms: number | null; mode: string; refresh_ms: number | null }): string {
+  return `${f.events} events, newest ${f.newest_event ?? 'none'}${f.lag_ms !== null ? ` (${humanAge(f.lag_ms)})` : ''}, ${f.mode}${f.refresh_ms !== null ? `, last refresh ${humanDuration(f.refresh_ms)}` : ''}`;
 }

@@ -5,7 +5,7 @@ import { NotFoundError, UserInputError } from '../core/errors.js';
 import { parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
-import { textBudget, untrustedText } from './_shared.js';
+import { fitItems, jsonBytes, structuredBudget, textBudget, untrustedText } from './_shared.js';
 
 export default defineTool({
   name: 'suspect_commits',
@@ -24,6 +24,8 @@ export default defineTool({
     onset: z.string(),
     named_files: z.array(z.string()),
     suspects: z.array(z.object({ sha: z.string(), date: z.string(), author: z.string(), subject: z.string(), score: z.number(), reasons: z.array(z.string()), files: z.array(z.string()) })),
+    truncated: z.boolean().describe('Suspects were left out to fit limits.resultBytes.'),
+    truncated_reason: z.string().nullable().describe('How many were left out, and how to see them.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   // File names come from log errors; subjects and authors from commits anyone may write.
@@ -42,11 +44,15 @@ export default defineTool({
     } else {
       throw new UserInputError('Give anomaly_id, or time (and error_text).', { hint: 'e.g. anomaly_id from detect_anomalies, or time: "2h" with error_text: the stack trace.' });
     }
-    const result = await suspectCommits({ repo: app.config.repo, onset, texts, lookbackHours: input.lookback_hours, max: input.max });
+    const found = await suspectCommits({ repo: app.config.repo, onset, texts, lookbackHours: input.lookback_hours, max: input.max });
+    // Ranked best first: the lowest-ranked give way when the list does not fit.
+    const suspects = fitItems(found.suspects, structuredBudget(app.config.limits.resultBytes, 1024 + jsonBytes(found.named_files)), 1);
+    const truncatedReason = suspects.length < found.suspects.length ? `the ${suspects.length} best of ${found.suspects.length} suspects fit in limits.resultBytes; the others: git_log with since and until around the onset, or narrow with error_text` : null;
+    const result = { named_files: found.named_files, suspects, truncated: truncatedReason !== null, truncated_reason: truncatedReason };
     const text = result.suspects.length
       ? result.suspects.map((s, i) => `${i + 1}. ${s.sha.slice(0, 10)} ${s.subject} (score ${s.score}): ${s.reasons.join('; ')}`).join('\n')
       : `No commit in the ${input.lookback_hours} h before ${onset.toISOString()}.`;
     const body = `${result.named_files.length ? `Files named in the errors: ${result.named_files.join(', ')}\n` : ''}${text}`;
-    return { structured: { onset: onset.toISOString(), ...result }, text: [`suspect commits for the onset ${onset.toISOString()}:`, untrustedText(body, textBudget(app.config.limits.resultBytes))] };
+    return { structured: { onset: onset.toISOString(), ...result }, text: [`suspect commits for the onset ${onset.toISOString()}${truncatedReason ? ` — ${truncatedReason}` : ''}:`, untrustedText(body, textBudget(app.config.limits.resultBytes))] };
   },
 });

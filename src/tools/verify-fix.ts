@@ -6,7 +6,7 @@ import { GitRunner } from '../core/git/runner.js';
 import { parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
-import { untrustedText } from './_shared.js';
+import { indexingProgress, untrustedText } from './_shared.js';
 
 export default defineTool({
   name: 'verify_fix',
@@ -32,13 +32,13 @@ export default defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   untrusted: true,
-  async handler(input, { app }) {
+  async handler(input, { app, progress }) {
     const rec = await getAnomaly(app.config.privateDirPath, input.anomaly_id);
     if (!rec) throw new NotFoundError(`No anomaly ${input.anomaly_id.slice(0, 60)}.`, { hint: 'Take the id from detect_anomalies or selfscope://anomalies/open.' });
     const markers = [input.commit, input.event_id, input.time].filter((m) => m !== undefined);
     if (markers.length !== 1) throw new UserInputError('Give exactly one marker: commit, event_id or time.', { hint: 'e.g. commit: the sha git_commit returned, or event_id of a deploy event.' });
     const index = await getLogIndex(app);
-    await index.refresh();
+    await index.refresh({ onProgress: indexingProgress(progress) });
     let marker: Date;
     if (input.commit) {
       if (input.commit.startsWith('-')) throw new UserInputError('A commit cannot start with "-".', { hint: 'Pass a sha or a branch.' });
