@@ -261,7 +261,14 @@ export async function sandboxLayout(input: SandboxLayoutInput): Promise<SandboxL
   const repo = input.repo ? await realOrNull(checkedPath(input.repo, 'repository')) : null;
   // The fresh /tmp hides the host's too: a repository there is shown like one in HOME.
   const covering = [...hidden.slice(own.length), '/tmp'];
-  const readOnly = [...(await toolchainDirs(input.pathValue, hidden, own)), ...reexposed(repo && repo !== worktree ? [repo] : [], covering, own)];
+  // Dependencies linked in from elsewhere (a worktree's node_modules pointing at the main
+  // checkout's, or at a toolchain checkout under /tmp or HOME) are shown read-only too.
+  const linkedDeps: string[] = [];
+  for (const dir of new Set([worktree, ...(repo ? [repo] : [])])) {
+    const target = await realOrNull(path.join(dir, 'node_modules'));
+    if (target && !isWithin(target, dir)) linkedDeps.push(target);
+  }
+  const readOnly = [...(await toolchainDirs(input.pathValue, hidden, own)), ...reexposed([...(repo && repo !== worktree ? [repo] : []), ...linkedDeps], covering, own)];
   // A main checkout's git directory stays read-only: test code must not plant hooks or config there.
   const gitDir = path.join(worktree, '.git');
   if ((await fs.lstat(gitDir).catch(() => null))?.isDirectory()) readOnly.push(gitDir);
