@@ -2,16 +2,32 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { CONFIG_FILE_NAME } from '../../config/load.js';
+import { DEFAULT_SENSITIVE_PATHS } from '../../config/schema.js';
 import { GitRunner } from '../git/runner.js';
 import { parseGitHubRemote } from '../github/remote.js';
+import { sensitivePaths } from '../policy/policy.js';
 import { ensureStateDir } from '../state/state-dir.js';
 
 /**
  * `selfscope init`: detects how a bot repository logs, builds and is hosted, then writes
- * selfscope's configuration and the Claude Code MCP configuration. Idempotent: a second
- * run changes nothing; an existing different file is left alone unless `force` is set;
- * every change is shown as a diff.
+ * selfscope's configuration, the Claude Code MCP configuration and the git exclude of the
+ * state directory. Idempotent: a second run changes nothing; an existing different file is
+ * left alone unless `force` is set; every change is shown as a diff, the same in a dry run
+ * as in a real one; and it says which of its files to commit.
  */
+
+/**
+ * The `$schema` written into the configuration file (and shown in the README): where the
+ * schema is when selfscope is installed in the repository. Relative, so the committed file
+ * is the same on every machine; a path to this machine's copy would not be.
+ */
+export const SCHEMA_REF = './node_modules/selfscope/schema/selfscope.config.schema.json';
+
+/** Codex gives a server 10 s to start by default; a cold start on a busy machine can take more. */
+export const CODEX_STARTUP_TIMEOUT_S = 30;
+
+/** What ensureStateDir writes above the state directory's line in info/exclude. */
+const EXCLUDE_COMMENT = '# selfscope state (index, records, tokens)';
 
 export interface Detection {
   logs: string[];
@@ -28,11 +44,28 @@ export interface FileChange {
   diff: string;
 }
 
+/** Where a file init manages stands in git, for the advice on committing it. */
+export type GitState = 'to create' | 'to update' | 'untracked' | 'modified' | 'ignored' | 'committed' | 'not in git';
+
+export interface CommitAdvice {
+  /** Files to commit, so every checkout and session shares them; `sensitive`: in git.sensitivePaths. */
+  commit: Array<{ file: string; state: GitState; why: string; sensitive: boolean }>;
+  /** What must never be committed. */
+  never: Array<{ path: string; why: string }>;
+  /** Stages the files still to commit; null when there are none. */
+  gitAdd: string | null;
+}
+
 export interface InitResult {
   repo: string;
   detection: Detection;
   changes: FileChange[];
   codexBlock: string;
+  /** Registers the same server with Claude Code's own CLI, instead of .mcp.json. */
+  claudeMcpAdd: string;
+  advice: CommitAdvice;
+  /** Things a person should know that are not changes (e.g. the schema is not installed here). */
+  notes: string[];
 }
 
 export interface InitOptions {
@@ -42,8 +75,16 @@ export interface InitOptions {
   server: { command: string; args: string[] };
   force?: boolean;
   dryRun?: boolean;
-  /** `$schema` written into the configuration file, for editor completion. */
-  schemaRef?: string;
+  /** `$schema` written into the configuration file, for editor completion (default SCHEMA_REF; null: none). */
+  schemaRef?: string | null;
+  /** The longest a check may run (checks.maxTimeoutS; default 1800). */
+  checkMaxTimeoutS?: number;
+  /** Codex's tool_timeout_sec; default: checkMaxTimeoutS and a minute for the rest of the call. */
+  codexToolTimeoutS?: number;
+  /** The private directory, named in the advice on what never to commit. */
+  privateDir?: string;
+  /** git.sensitivePaths, to say whether an agent can change a file it advises to commit (default: the default list). */
+  sensitivePaths?: readonly string[];
   /** Extra Claude Code MCP configuration files to write or merge (besides <repo>/.mcp.json). */
   mcpConfigPaths?: string[];
   /** Skip <repo>/.mcp.json (only the given paths). */
@@ -144,10 +185,21 @@ async function writeAtomically(file: string, content: string): Promise<void> {
   await fs.rename(tmp, file);
 }
 
+/** A path as init shows it: relative to the repository when inside it, else absolute. */
+function shownPath(repo: string, abs: string): string {
+  const rel = path.relative(repo, abs);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+}
+
+function isInside(repo: string, abs: string): boolean {
+  const rel = path.relative(repo, abs);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
 async function planFile(repo: string, file: string, next: (current: string | null) => { content: string; conflict: boolean; reason?: string }, options: InitOptions): Promise<FileChange> {
   const abs = path.resolve(repo, file);
   const current = await readText(abs);
-  const shown = path.relative(repo, abs).startsWith('..') ? abs : path.relative(repo, abs);
+  const shown = shownPath(repo, abs);
   const { content, conflict, reason } = next(current);
   if (current === content) return { file: shown, action: 'unchanged', diff: '' };
   const diff = diffOf(shown, current, content);
@@ -158,12 +210,111 @@ async function planFile(repo: string, file: string, next: (current: string | nul
   return { file: shown, action: current === null ? 'create' : 'update', diff };
 }
 
+/**
+ * The state directory's line in the exclude file of the repository's git directory. In a
+ * real run ensureStateDir writes it (and creates the directory) and the diff is read back;
+ * in a dry run the same text is predicted, so the dry run shows exactly what a run changes.
+ */
+async function planExclude(repo: string, stateDir: string, dryRun: boolean): Promise<FileChange | null> {
+  const stateDirPath = path.resolve(repo, stateDir);
+  if (!isInside(repo, stateDirPath)) {
+    if (!dryRun) await ensureStateDir(repo, stateDirPath);
+    return null; // Outside the repository: nothing for git to exclude.
+  }
+  let commonDir: string;
+  try {
+    commonDir = (await new GitRunner(repo, 10_000).run(['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim();
+  } catch {
+    if (!dryRun) await ensureStateDir(repo, stateDirPath);
+    return null; // Not a git repository.
+  }
+  const excludeFile = path.join(commonDir, 'info', 'exclude');
+  const shown = shownPath(repo, excludeFile);
+  const line = `/${path.relative(repo, stateDirPath).split(path.sep).join('/')}/`;
+  const before = await readText(excludeFile);
+  if (!dryRun) await ensureStateDir(repo, stateDirPath);
+  let after: string;
+  if (dryRun) {
+    const current = before ?? '';
+    const present = current.split(/\r?\n/).includes(line);
+    after = present ? current : `${current}${current === '' || current.endsWith('\n') ? '' : '\n'}${EXCLUDE_COMMENT}\n${line}\n`;
+  } else {
+    after = (await readText(excludeFile)) ?? '';
+  }
+  if (after === (before ?? '')) return { file: shown, action: 'unchanged', diff: '' };
+  return { file: shown, action: before === null ? 'create' : 'update', reason: `excludes the state directory ${line}`, diff: diffOf(shown, before, after) };
+}
+
+async function gitState(repo: string, file: string): Promise<GitState> {
+  try {
+    const out = await new GitRunner(repo, 10_000).run(['status', '--porcelain=v1', '--ignored', '--untracked-files=all', '--', file]);
+    const code = out.slice(0, 2);
+    if (out === '') return 'committed';
+    if (code === '??') return 'untracked';
+    if (code === '!!') return 'ignored';
+    return 'modified';
+  } catch {
+    return 'not in git';
+  }
+}
+
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function adviseCommits(repo: string, options: InitOptions, changes: FileChange[], mcpFiles: string[]): Promise<CommitAdvice> {
+  const serverLine = [options.server.command, ...options.server.args].map(shellQuote).join(' ');
+  // An absolute path is this machine's (even inside the repository, whose place differs between
+  // machines): the same file elsewhere works only where selfscope is at that path too.
+  const machinePath = [options.server.command, ...options.server.args].find((a) => path.isAbsolute(a)) ?? null;
+  const commit: CommitAdvice['commit'] = [];
+  const globs = options.sensitivePaths ?? DEFAULT_SENSITIVE_PATHS;
+  const consider = async (file: string, why: string) => {
+    const abs = path.resolve(repo, file);
+    if (!isInside(repo, abs)) return;
+    const rel = path.relative(repo, abs).split(path.sep).join('/');
+    const change = changes.find((c) => c.file === shownPath(repo, abs));
+    if (!change || change.action === 'skipped') return;
+    let state: GitState;
+    if (options.dryRun && change.action === 'create') state = 'to create';
+    else if (options.dryRun && change.action === 'update') state = 'to update';
+    else state = await gitState(repo, rel);
+    // Committed, the file is what every session reads: say whether an agent could change it unseen.
+    const sensitive = sensitivePaths([rel], globs).length > 0;
+    const guard = sensitive
+      ? "in git.sensitivePaths: an agent's commit that changes it needs a person's approval"
+      : 'not in git.sensitivePaths: add it there, or an agent may change it in a commit of its own';
+    commit.push({ file: shownPath(repo, abs), state, why: `${why}; ${guard}`, sensitive });
+  };
+  await consider(CONFIG_FILE_NAME, 'log globs, GitHub repository and $schema: nothing secret, nothing machine-specific');
+  for (const file of mcpFiles) {
+    await consider(
+      file,
+      machinePath
+        ? `starts ${serverLine}, a path on this machine: commit it where every machine using this checkout has selfscope at ${machinePath} (the bot's server); elsewhere leave it out and register selfscope with \`claude mcp add\` on each machine`
+        : `starts ${serverLine}`,
+    );
+  }
+  const pending = commit.filter((c) => c.state !== 'committed' && c.state !== 'not in git' && c.state !== 'ignored');
+  const never: CommitAdvice['never'] = [
+    { path: `${options.stateDir.replace(/\/+$/, '')}/`, why: 'the state directory: log index, worktrees, run output, proposals, the HTTP token (selfscope adds it to .git/info/exclude)' },
+    { path: '.env', why: "the bot's secrets; GITHUB_TOKEN and SELFSCOPE_TOKEN are read from the environment only, never from a file in the repository" },
+    ...(options.privateDir ? [{ path: options.privateDir, why: 'the private directory: record key, signed records, approvals, audit log; it stays outside the repository' }] : []),
+  ];
+  return {
+    commit,
+    never,
+    gitAdd: pending.length > 0 ? `git add ${pending.map((c) => shellQuote(c.file)).join(' ')} && git commit -m "Set up selfscope"` : null,
+  };
+}
+
 export async function runInit(options: InitOptions): Promise<InitResult> {
   const repo = options.repo;
   const detection = await detect(repo);
+  const schemaRef = options.schemaRef === undefined ? SCHEMA_REF : options.schemaRef;
 
   const desiredConfig: Record<string, unknown> = {
-    ...(options.schemaRef ? { $schema: options.schemaRef } : {}),
+    ...(schemaRef ? { $schema: schemaRef } : {}),
     logs: detection.logs,
     ...(detection.github ? { github: { owner: detection.github.owner, repo: detection.github.repo } } : {}),
   };
@@ -205,16 +356,30 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     );
   }
 
-  if (!options.dryRun) {
-    const excludeFile = await ensureStateDir(repo, path.resolve(repo, options.stateDir));
-    if (excludeFile) changes.push({ file: path.relative(repo, excludeFile), action: 'update', reason: `added /${options.stateDir}/`, diff: '' });
+  const exclude = await planExclude(repo, options.stateDir, options.dryRun === true);
+  if (exclude) changes.push(exclude);
+
+  const notes: string[] = [];
+  if (schemaRef && !schemaRef.includes('://') && !(await exists(path.resolve(repo, schemaRef)))) {
+    notes.push(`"$schema" points at ${schemaRef}, which is there once selfscope is installed in this repository (npm i -D /path/to/selfscope-<version>.tgz); until then editors have no completion for the file, and nothing else depends on it.`);
   }
 
+  const maxCheckS = options.checkMaxTimeoutS ?? 1800;
+  const toolTimeoutS = options.codexToolTimeoutS ?? maxCheckS + 60;
   const toml = (v: string) => JSON.stringify(v);
+  const commented: Array<[string, string]> = [
+    ['env_vars = ["GITHUB_TOKEN"]', "from Codex's environment, for pull requests (without it: a local proposal)"],
+    [`startup_timeout_sec = ${CODEX_STARTUP_TIMEOUT_S}`, 'Codex waits 10 s for a server to start by default'],
+    [`tool_timeout_sec = ${toolTimeoutS}`, `Codex ends a tool call at 60 s by default; a check may run ${maxCheckS} s (checks.maxTimeoutS)`],
+  ];
+  const width = Math.max(...commented.map(([line]) => line.length)) + 2;
   const codexBlock = [
     '[mcp_servers.selfscope]',
     `command = ${toml(options.server.command)}`,
     `args = [${options.server.args.map(toml).join(', ')}]`,
+    ...commented.map(([line, comment]) => `${line.padEnd(width)}# ${comment}`),
   ].join('\n');
-  return { repo, detection, changes, codexBlock };
+  const claudeMcpAdd = `claude mcp add selfscope -- ${[options.server.command, ...options.server.args].map(shellQuote).join(' ')}`;
+  const advice = await adviseCommits(repo, options, changes, mcpFiles);
+  return { repo, detection, changes, codexBlock, claudeMcpAdd, advice, notes };
 }
