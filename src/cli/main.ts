@@ -26,7 +26,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .option('--repo <dir>', 'repository root (default: the git top level; the main checkout from a worktree)')
     .option('--config <file>', 'configuration file (default: <repo>/selfscope.config.json)')
-    .option('--logs <globs...>', 'log file globs, relative to the repository root')
+    .option('--logs <glob>', 'a log file glob, relative to the repository root (repeat for several)', (glob: string, previous: string[] | undefined) => [...(previous ?? []), glob])
     .option('--state-dir <dir>', 'state directory (default: .selfscope)')
     .addOption(new Option('--log-level <level>', 'diagnostics on stderr from this level').choices([...LOG_LEVELS, 'off']).default('warning'))
     .showHelpAfterError('(run selfscope --help for usage)')

@@ -134,6 +134,8 @@ describe('the session launcher with stand-in claude and codex', () => {
     const r = await recordOf(result.worktree);
     expect(r.env_keys).not.toContain('GITHUB_TOKEN');
     expect(r.env_keys).not.toContain('GH_TOKEN');
+    // Claude Code waits for a whole test run (checks.maxTimeoutS, 1800 s, plus a minute).
+    expect(r.env_keys).toContain('MCP_TOOL_TIMEOUT');
     // The server learns where the token is, in the private directory, and the file is gone now.
     const tokenFile = r.server_env['SELFSCOPE_GITHUB__TOKEN_FILE']!;
     expect(tokenFile.startsWith(`${privateDir}${path.sep}`)).toBe(true);

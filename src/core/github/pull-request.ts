@@ -282,7 +282,7 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
   const title = redactSecrets(options.title).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim() || 'selfscope change';
   const token = githubToken(config.github, options.env);
   const target = await pushTarget(git, config);
-  const reason = !token ? 'no GitHub token is set for selfscope (GITHUB_TOKEN), so nothing was pushed' : target.owner === undefined ? target.reason : null;
+  const reason = !token ? 'no GitHub token is set for selfscope (GITHUB_TOKEN)' : target.owner === undefined ? target.reason : null;
   if (reason !== null || target.owner === undefined || !token) {
     // Nothing is pushed anywhere: not to a local or foreign remote, not without a token.
     const dir = path.join(config.stateDirPath, 'proposals', branch.replace(/[^A-Za-z0-9._-]+/g, '-'));

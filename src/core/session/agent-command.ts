@@ -76,6 +76,8 @@ export interface AgentCommandInput {
   server: McpServerLaunch;
   /** Extra arguments from configuration (model, permission mode...). */
   extraArgs?: string[];
+  /** Codex's limit on one selfscope tool call (its default, 60 s, is shorter than a test run). */
+  toolTimeoutS?: number;
 }
 
 export function agentCommand(input: AgentCommandInput): { command: string; args: string[] } {
@@ -106,6 +108,7 @@ export function agentCommand(input: AgentCommandInput): { command: string; args:
     `mcp_servers.selfscope.command=${tomlString(input.server.command)}`,
     `mcp_servers.selfscope.args=[${input.server.args.map(tomlString).join(', ')}]`,
     ...Object.entries(input.server.env ?? {}).map(([k, v]) => `mcp_servers.selfscope.env.${k}=${tomlString(v)}`),
+    ...(input.toolTimeoutS !== undefined ? [`mcp_servers.selfscope.tool_timeout_sec=${Math.ceil(input.toolTimeoutS)}`] : []),
   ];
   return {
     command: AGENT_BINARY.codex,

@@ -48,7 +48,7 @@ export function createSessionDeps(config: ResolvedConfig, options: { env?: NodeJ
     // passes a short list), and a different XDG_STATE_HOME would mean different private state.
     server: {
       command: process.execPath,
-      args: [CLI, 'serve', '--repo', config.repo, '--state-dir', config.stateDirPath, ...(config.configFile ? ['--config', config.configFile] : []), '--logs', ...config.logs],
+      args: [CLI, 'serve', '--repo', config.repo, '--state-dir', config.stateDirPath, ...(config.configFile ? ['--config', config.configFile] : []), ...config.logs.flatMap((glob) => ['--logs', glob])],
       env: { SELFSCOPE_PRIVATE_DIR: config.privateDirPath },
     },
     audit: (event, outcome, metadata) =>
@@ -65,7 +65,10 @@ export function createSessionDeps(config: ResolvedConfig, options: { env?: NodeJ
       const opened = (await readPullRequestRecords(config.privateDirPath)).filter((r) => r.change === 'opened' && r.branch === branch).at(-1);
       return opened ? { url: opened.url, number: opened.number, local_proposal: opened.proposal_dir } : null;
     },
-    env: agentEnvironment(env),
+    // A check may run checks.maxTimeoutS; the agent must wait that long for the tool's answer
+    // (Codex through tool_timeout_sec, Claude Code through MCP_TOOL_TIMEOUT in milliseconds).
+    toolTimeoutS: config.checks.maxTimeoutS + 60,
+    env: { ...agentEnvironment(env), MCP_TOOL_TIMEOUT: String((config.checks.maxTimeoutS + 60) * 1000) },
     githubToken: githubToken(config.github, env),
   };
 }

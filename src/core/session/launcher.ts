@@ -61,6 +61,8 @@ export interface SessionDeps {
   createWorktree(name: string): Promise<{ branch: string; worktree: string }>;
   /** How the agent starts selfscope: the built CLI, serving `repo`. */
   server: McpServerLaunch;
+  /** How long the agent lets one selfscope tool call run: a full test run can take many minutes. */
+  toolTimeoutS: number;
   audit(event: string, outcome: string, metadata: Record<string, unknown>): Promise<void>;
   /** The PR (or local proposal) opened from `branch`, if any, read after the session. */
   findPullRequest(branch: string): Promise<LaunchSessionResult['pr']>;
@@ -210,7 +212,7 @@ async function runAgent(
   const prompt = options.anomalyId
     ? fixAnomalyPlaybook({ anomalyId: options.anomalyId, ...(task ? { evidence: `The request that started this session: ${task}` } : {}) })
     : investigatePlaybook({ symptom: task, since: '24h' });
-  const { command, args } = agentCommand({ agent: options.agent, prompt, worktree, mcpConfigFile, server, ...(settingsFile ? { settingsFile } : {}), ...(options.agentArgs ? { extraArgs: options.agentArgs } : {}) });
+  const { command, args } = agentCommand({ agent: options.agent, prompt, worktree, mcpConfigFile, server, toolTimeoutS: deps.toolTimeoutS, ...(settingsFile ? { settingsFile } : {}), ...(options.agentArgs ? { extraArgs: options.agentArgs } : {}) });
 
   const started = Date.now();
   const emit = (event: Omit<SessionEvent, 'at' | 'session_id'>) => options.onEvent?.({ at: new Date().toISOString(), session_id: sessionId, ...event });

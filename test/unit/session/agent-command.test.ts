@@ -24,6 +24,14 @@ describe('agent argv', () => {
   });
 });
 
+describe('tool timeouts', () => {
+  it('give Codex a tool timeout long enough for a full test run', () => {
+    const { args } = agentCommand({ agent: 'codex', prompt: 'P', worktree: '/w', mcpConfigFile: '/s/mcp.json', server, toolTimeoutS: 1860 });
+    expect(args).toContain('mcp_servers.selfscope.tool_timeout_sec=1860');
+    expect(args.indexOf('mcp_servers.selfscope.tool_timeout_sec=1860')).toBeLessThan(args.indexOf('--'));
+  });
+});
+
 describe("Claude Code's session settings", () => {
   it('turn the sandbox on with no way out, and deny the hidden and read-only paths by absolute rules', () => {
     const settings = claudeSettings({ hidden: ['/home/bot/.local/state/selfscope/x', '/srv/bot/.selfscope/sessions'], readOnly: ['/srv/bot/.git'] });
