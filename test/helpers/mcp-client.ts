@@ -20,7 +20,8 @@ export async function connectStdio(cwd: string, args: string[] = [], env: Record
     command: process.execPath,
     args: [CLI, 'serve', ...args],
     cwd,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    // XDG_STATE_HOME: the suite's own (test/setup/private-state.ts), so no server writes private state under HOME.
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...(process.env['XDG_STATE_HOME'] ? { XDG_STATE_HOME: process.env['XDG_STATE_HOME'] } : {}), ...env },
     stderr: 'pipe',
   });
   let stderr = '';
