@@ -22,7 +22,8 @@ function percentile(values, p) {
 }
 
 function session() {
-  const child = spawn(process.execPath, [cli, 'serve'], { cwd: repo, stdio: ['pipe', 'pipe', 'inherit'] });
+  // Its private state goes beside the throwaway repository, and with it.
+  const child = spawn(process.execPath, [cli, 'serve'], { cwd: repo, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, SELFSCOPE_PRIVATE_DIR: `${repo}.private` } });
   let buffer = '';
   const waiting = new Map();
   child.stdout.on('data', (chunk) => {
@@ -76,6 +77,7 @@ for (let i = 0; i < calls; i++) {
 s.child.stdin.end();
 await new Promise((r) => s.child.once('exit', r));
 fs.rmSync(repo, { recursive: true, force: true });
+fs.rmSync(`${repo}.private`, { recursive: true, force: true });
 
 const f = (v) => `${v.toFixed(1)} ms`;
 console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
