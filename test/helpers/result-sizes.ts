@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
-import { createBotFixture, LOG_END_OFFSET_MS } from '../../src/cli/demo/bot-fixture.js';
+import { createBotFixture, LOG_END_OFFSET_MS, rng, type LogLine } from '../../src/cli/demo/bot-fixture.js';
 import { PACKAGE_ROOT } from './mcp-client.js';
 
 /**
@@ -29,16 +29,6 @@ export function tokens(text: string): number {
   return countTokens(text);
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   'the a to and of you is in it that for on with this be are as at your can was have not but what they we if so just like ' +
@@ -85,24 +75,9 @@ function stack(random: () => number, frames: number): string {
   return lines.join('\n');
 }
 
-interface Line {
-  ts: string;
-  source: string;
-  level: 'info' | 'error';
-  kind: string;
-  event: string;
-  agent: string;
-  guild_id: string | null;
-  channel_id: string | null;
-  message_id: string | null;
-  user_id: string | null;
-  usd_cost: number;
-  content: string | null;
-  metadata: Record<string, unknown> | null;
-}
 
-function line(ts: number, o: Partial<Line> & Pick<Line, 'kind' | 'event'>): string {
-  const l: Line = {
+function line(ts: number, o: Partial<LogLine> & Pick<LogLine, 'kind' | 'event'>): string {
+  const l: LogLine = {
     ts: new Date(ts).toISOString(),
     source: 'store_action',
     level: o.kind.includes('error') ? 'error' : 'info',

@@ -132,7 +132,8 @@ export interface BotFixture {
   culprit: { sha: string; subject: string };
 }
 
-interface LogLine {
+/** One runtime action log line in the bot's format. */
+export interface LogLine {
   ts: string;
   source: string;
   level: 'info' | 'error';
@@ -152,7 +153,7 @@ const GUILD = '1180000000000000001';
 const CHANNEL = '1180000000000000002';
 
 /** A small deterministic PRNG so every demo log is the same. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
