@@ -56,6 +56,7 @@ export default defineTool({
       .array(z.object({ path: z.string(), reason: z.enum(['outside_repository', 'outside_named_directory']), resolves_to: z.string() }))
       .describe('Matches not read: symlinks whose real path leaves the repository (or the outside directory a glob names).'),
     state_dir: z.object({ path: z.string(), exists: z.boolean() }),
+    private_dir: z.string().describe('keys, signed records and the audit log: outside the repository, read only by the server'),
     index: z.object({
       file: z.string(),
       freshness: freshnessSchema,
@@ -128,6 +129,7 @@ export default defineTool({
       log_files_total_bytes: totalBytes,
       log_files_skipped: skipped.slice(0, 50),
       state_dir: { path: config.stateDirPath, exists: stateExists },
+      private_dir: config.privateDirPath,
       index: {
         file: index.file,
         freshness: index.freshness(),
@@ -159,7 +161,7 @@ export default defineTool({
       ...(skipped.length
         ? [`log files skipped: ${skipped.length} resolve outside the repository (name an outside log directory with an absolute glob in "logs" to read it)`, ...skipped.slice(0, 10).map((s) => `  ${s.path} -> ${s.resolves_to}`)]
         : []),
-      `state: ${config.stateDirPath}${stateExists ? '' : ' (not created yet)'}`,
+      `state: ${config.stateDirPath}${stateExists ? '' : ' (not created yet)'}; private state: ${config.privateDirPath}`,
       `index: ${structuredIndexLine(index.freshness())}`,
       ...health.filter((h) => h.bad_lines > 0).map((h) => `  ${h.path}: ${h.bad_lines} bad line(s) ${JSON.stringify(h.bad_by_reason)}, first at byte ${h.first_bad_offsets.join(', ')}`),
       `worktree ${worktree}: tree ${tree ?? '(not a git tree)'} ${verification?.verified ? 'VERIFIED (typecheck and tests passed on it)' : `not verified (missing: ${(verification?.missing ?? ['typecheck', 'test']).join(', ')})`}`,

@@ -40,8 +40,10 @@ describe('selfscope serve over stdio', () => {
     // The SDK client validates structuredContent against the listed outputSchema and throws when it does not match.
     const result = await session.client.callTool({ name: 'selfscope_status', arguments: {} });
     expect(result.isError).toBeFalsy();
-    const structured = result.structuredContent as { repository: { root: string }; log_files: Array<{ path: string; bytes: number }> };
+    const structured = result.structuredContent as { repository: { root: string }; log_files: Array<{ path: string; bytes: number }>; private_dir: string };
     expect(structured.repository.root).toBe(repo.dir);
+    // The private state is outside the repository, under the suite's XDG_STATE_HOME.
+    expect(structured.private_dir.startsWith(`${process.env['XDG_STATE_HOME']}/selfscope/`)).toBe(true);
     expect(structured.log_files).toEqual([expect.objectContaining({ path: 'data/logs/runtime-actions.ndjson', bytes: expect.any(Number) })]);
     expect(structured.log_files[0]!.bytes).toBeGreaterThan(1000);
   });
