@@ -44,6 +44,12 @@ describe('selectTools', () => {
     expect(names(selectTools(TOOLS, ALL))).toEqual(names(TOOLS));
   });
 
+  it('read-only keeps only read-only tools; toolsets keep the named groups and always core', () => {
+    expect(names(selectTools(TOOLS, { ...ALL, readOnly: true }))).toEqual(['status', 'query', 'detect', 'diff']);
+    expect(names(selectTools(TOOLS, { ...ALL, toolsets: ['git'] }))).toEqual(['status', 'commit', 'diff']);
+    expect(names(selectTools(TOOLS, { readOnly: true, toolsets: ['git', 'checks'] }))).toEqual(['status', 'diff']);
+  });
+
   it('keeps core tools through toolsets and allow lists, but not through a deny list', () => {
     expect(names(selectTools(TOOLS, { ...ALL, toolsets: [] }))).toEqual(['status']);
     expect(names(selectTools(TOOLS, { ...ALL, allowTools: ['diff'] }))).toEqual(['status', 'diff']);

@@ -8,7 +8,7 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { ALL_PROMPTS } from '../../../src/prompts/index.js';
 import { ALL_RESOURCES } from '../../../src/resources/index.js';
 import { AppContext } from '../../../src/server/app-context.js';
-import { createServer, selectTools } from '../../../src/server/create-server.js';
+import { createServer } from '../../../src/server/create-server.js';
 import { TOOLSETS, type AnyToolDefinition } from '../../../src/tools/define-tool.js';
 import { ALL_TOOLS } from '../../../src/tools/index.js';
 import { createTempRepo, type TempRepo } from '../../helpers/temp-repo.js';
@@ -57,29 +57,6 @@ describe('tool registry conventions', () => {
     const promptNames = ALL_PROMPTS.map((p) => p.name);
     expect(new Set(promptNames).size).toBe(promptNames.length);
     for (const name of [...resourceNames, ...promptNames]) expect(name).toMatch(SNAKE);
-  });
-});
-
-describe('registration filters', () => {
-  const fake = (name: string, toolset: AnyToolDefinition['toolset'], readOnly: boolean): AnyToolDefinition => ({
-    name,
-    toolset,
-    title: name,
-    description: name,
-    inputSchema: {},
-    outputSchema: {},
-    annotations: { readOnlyHint: readOnly, destructiveHint: !readOnly, idempotentHint: readOnly, openWorldHint: false },
-    handler: async () => ({ structured: {}, text: '' }),
-  });
-  const tools = [fake('status', 'core', true), fake('query', 'logs', true), fake('commit', 'git', false), fake('diff', 'git', true), fake('tests', 'checks', false)];
-
-  it('--read-only keeps only read-only tools', () => {
-    expect(selectTools(tools, { readOnly: true, toolsets: undefined }).map((t) => t.name)).toEqual(['status', 'query', 'diff']);
-  });
-
-  it('--toolsets keeps the named groups and always core', () => {
-    expect(selectTools(tools, { readOnly: false, toolsets: ['git'] }).map((t) => t.name)).toEqual(['status', 'commit', 'diff']);
-    expect(selectTools(tools, { readOnly: true, toolsets: ['git', 'checks'] }).map((t) => t.name)).toEqual(['status', 'diff']);
   });
 });
 
