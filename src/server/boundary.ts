@@ -101,24 +101,21 @@ export function egressToolResult(
   result: { structured: unknown; text: RenderedText },
   limits: Limits,
 ): { ok: true; value: EgressToolResult } | { ok: false; error: UserInputError } {
-  const nonce = newNonce();
-  if (!tool.untrusted) {
-    // Held to the same total: a client drops a result that is too large (Claude Code, over 25,000 tokens).
-    const structuredBytes = bytes(JSON.stringify(result.structured));
-    if (structuredBytes > limits.resultBytes - 512) return { ok: false, error: oversize(tool.name, structuredBytes, limits) };
-    let text = assembleText(result.text, { nonce, blockBytes: limits.resultBytes, untrustedByDefault: false });
-    if (structuredBytes + bytes(text) > limits.resultBytes) {
-      text = `${tool.name}: the text rendering was left out to keep this result within limits.resultBytes (${limits.resultBytes} bytes); structuredContent holds the whole result.`;
-    }
-    return { ok: true, value: { structured: result.structured as Record<string, unknown>, text } };
-  }
-  const structured = { untrusted_notice: UNTRUSTED_NOTICE, ...sanitizeJson(result.structured as Record<string, unknown>, { fieldBytes: limits.fieldBytes }) };
+  const untrustedTool = tool.untrusted === true;
+  const structured = untrustedTool
+    ? { untrusted_notice: UNTRUSTED_NOTICE, ...sanitizeJson(result.structured as Record<string, unknown>, { fieldBytes: limits.fieldBytes }) }
+    : (result.structured as Record<string, unknown>);
+  // Every tool is held to the total: a client drops a result that is too large (Claude Code,
+  // over 25,000 tokens). Room is kept for the JSON-RPC envelope and a short text.
   const structuredBytes = bytes(JSON.stringify(structured));
-  // Room for the JSON-RPC envelope and a short text.
   if (structuredBytes > limits.resultBytes - 512) return { ok: false, error: oversize(tool.name, structuredBytes, limits) };
-  let text = assembleText(result.text, { nonce, blockBytes: Math.floor(limits.resultBytes / 2), untrustedByDefault: true });
+  let text = assembleText(result.text, {
+    nonce: newNonce(),
+    blockBytes: untrustedTool ? Math.floor(limits.resultBytes / 2) : limits.resultBytes,
+    untrustedByDefault: untrustedTool,
+  });
   if (structuredBytes + bytes(text) > limits.resultBytes) {
-    text = `${tool.name}: the text rendering was left out to keep this result within limits.resultBytes (${limits.resultBytes} bytes); structuredContent holds the whole result. ${UNTRUSTED_NOTICE}`;
+    text = `${tool.name}: the text rendering was left out to keep this result within limits.resultBytes (${limits.resultBytes} bytes); structuredContent holds the whole result.${untrustedTool ? ` ${UNTRUSTED_NOTICE}` : ''}`;
   }
   return { ok: true, value: { structured, text } };
 }
