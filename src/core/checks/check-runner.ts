@@ -6,7 +6,7 @@ import type { ConfigFile } from '../../config/schema.js';
 import { UserInputError } from '../errors.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
 import { recordVerificationRun, treeIdentity, type CheckName } from './attestation.js';
-import { judgeTestRun, parseJestJson, parseJunit, parseTscOutput, readTestReport, type Diagnostic, type TestCounts, type TestFailure } from './parse-results.js';
+import { judgeTestRun, parseTscOutput, readTestReport, type Diagnostic, type TestCounts, type TestFailure } from './parse-results.js';
 import { checkEnvironment, runProcess } from './process.js';
 import { createSandboxProbe, sandboxLayout, type SandboxMode, type SandboxProbe, type SandboxSpec, type SandboxState } from './sandbox.js';
 import { checkSubset, runnerArguments, selectCommand, subsetFileFromReport } from './select-command.js';
@@ -186,9 +186,9 @@ export class CheckRunner {
           const rerunFile = failure.file ? await subsetFileFromReport(options.worktree, failure.file) : null;
           const rerunArgs = runnerArguments(command, rerunReport, { ...(rerunFile ? { files: [rerunFile] } : {}), namePattern: escapeRegex(shortName) });
           const rerun = await runProcess([...command.argv, ...rerunArgs.args], { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: 1024 * 1024, ...(sandbox.spec ? { sandbox: sandbox.spec } : {}) });
-          const text = await fs.readFile(rerunReport, 'utf8').catch(() => null);
-          const parsed = text === null ? null : rerunArgs.report === 'junit' ? parseJunit(text) : parseJestJson(text);
-          if (rerun.exitCode === 0 && parsed && parsed.counts.passed > 0 && parsed.counts.failed === 0) flaky.push(failure);
+          // Judged as a full run is: the runner's own report, read the same guarded way.
+          const rerunResult = rerunArgs.report === 'junit' || rerunArgs.report === 'jest-json' ? await readTestReport(rerunReport, rerunArgs.report) : null;
+          if (judgeTestRun({ exitCode: rerun.exitCode, unrecordable: command.unrecordable, report: rerunResult }) === null) flaky.push(failure);
         }
       }
 
