@@ -27,6 +27,9 @@ export const LOG_COLUMNS = {
   call_id: 'VARCHAR',
   fingerprint: 'VARCHAR', // fingerprint() of the event text, plus of the error when there is one
   is_failure: 'BOOLEAN', // level error, or event ending in _failed/_error, or a non-empty error
+  instance: 'VARCHAR', // which bot instance wrote the line (several may run)
+  operation: 'VARCHAR', // what was attempted, never free text; a success and a failure of one operation share it
+  duplicate: 'BOOLEAN', // a failure already logged by an earlier line (one failure logged twice counts once)
   content: 'VARCHAR',
   metadata: 'JSON',
   line_bytes: 'INTEGER',

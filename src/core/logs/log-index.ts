@@ -30,7 +30,7 @@ export type { RefreshProgress, RefreshProgressListener } from './refresh-progres
  * closes. Neither fails, neither sees a corrupted index.
  */
 
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
 const READ_CHUNK = 8 * 1024 * 1024;
 const HEAD_MAX = 4096;
 const MAX_BAD_OFFSETS = 5;
@@ -772,6 +772,9 @@ function appendRow(a: DuckDBAppender, id: string, file: string, offset: number, 
   text(r.call_id);
   a.appendVarchar(r.fingerprint);
   a.appendBoolean(r.is_failure);
+  text(r.instance);
+  a.appendVarchar(r.operation);
+  a.appendBoolean(r.duplicate);
   text(r.content);
   text(r.metadata);
   a.appendInteger(lineBytes);

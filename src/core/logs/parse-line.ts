@@ -32,6 +32,9 @@ export interface LogRow {
   call_id: string | null;
   fingerprint: string;
   is_failure: boolean;
+  instance: string | null;
+  operation: string;
+  duplicate: boolean;
   content: string | null;
   metadata: string | null;
   cut: boolean;
@@ -183,6 +186,7 @@ export function createLineParser(schema: Schema): LineParser {
       coerced ||= costValue.coerced;
 
       const level = text(paths.level);
+      const kind = text(paths.kind);
       const event = text(paths.event);
       const errorValue = getPath(obj, paths.error);
       // An error may be logged as an object ({message, code}); keep its message.
@@ -218,7 +222,7 @@ export function createLineParser(schema: Schema): LineParser {
       return {
         ts,
         level,
-        kind: text(paths.kind),
+        kind,
         event,
         agent: text(paths.agent),
         source: text(['source']),
@@ -236,6 +240,9 @@ export function createLineParser(schema: Schema): LineParser {
         call_id: text(paths.callId),
         fingerprint: fingerprintText,
         is_failure: isFailure(level, event, errorText),
+        instance: text(['instance']),
+        operation: operationOf(kind),
+        duplicate: false,
         content,
         metadata,
         cut,
@@ -243,6 +250,11 @@ export function createLineParser(schema: Schema): LineParser {
       };
     },
   };
+}
+
+/** `llm_call` and `llm_error` are one operation: the kind without its outcome suffix. */
+export function operationOf(kind: string | null): string {
+  return (kind ?? 'unknown').replace(/_(call|error|failed|runtime)$/, '');
 }
 
 export function headHash(bytes: Buffer): string {
