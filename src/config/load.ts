@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../core/errors.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
-import { findRepositoryRoot } from './repo-root.js';
+import { readRepositoryRoot } from './discover-root.js';
 
 export const CONFIG_FILE_NAME = 'selfscope.config.json';
 
@@ -144,7 +144,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
   const fromFlags = options.flags ?? {};
 
   const explicitRepo = (fromFlags['repo'] ?? fromEnv['repo']) as string | undefined;
-  const detected = explicitRepo === undefined ? await findRepositoryRoot(cwd) : null;
+  const detected = explicitRepo === undefined ? await detectRepositoryRoot(cwd) : null;
   const repoGuess = explicitRepo !== undefined ? path.resolve(cwd, explicitRepo) : (detected ?? cwd);
 
   const configPath = options.configPath ?? env['SELFSCOPE_CONFIG'] ?? path.join(repoGuess, CONFIG_FILE_NAME);
@@ -189,6 +189,18 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
   const privateDirPath = await resolvePrivateDir(repo, rest.privateDir, env);
   sources['privateDir'] = hasPath(fromFlags, 'privateDir') ? 'flag' : hasPath(fromEnv, 'privateDir') ? 'env' : hasPath(fromFile, 'privateDir') ? 'file' : 'default';
   return { ...rest, repo, stateDirPath, privateDirPath, configFile, sources };
+}
+
+/**
+ * The repository around `cwd`: read from the file system when the layout is an ordinary
+ * one, so that loading the configuration spawns no git (a server answers tools/list
+ * sooner); git decides the rest.
+ */
+async function detectRepositoryRoot(cwd: string): Promise<string | null> {
+  const read = await readRepositoryRoot(cwd);
+  if (read !== undefined) return read;
+  const { findRepositoryRoot } = await import('./repo-root.js');
+  return findRepositoryRoot(cwd);
 }
 
 /**

@@ -30,13 +30,38 @@ export const schemaMappingSchema = z
         'metadata.performance.totalMs',
       ])
       .describe('Paths coalesced, first present wins, into latency_ms.'),
-    errorPath: z.string().default('metadata.error').describe('Path of the failure message.'),
+    latencyExclude: z
+      .array(z.string().max(120))
+      .max(100)
+      .default(['voice_session_end', 'voice_session_ended', 'voice_turn_finalized', 'voice_turn_dropped*'])
+      .describe("Kinds or event names (exact, or globs with *) whose durations measure a length (a voice session, a captured utterance), not a call's latency: their latency_ms stays null; the value stays in metadata."),
+    errorPath: z
+      .union([z.string(), z.array(z.string()).min(1).max(10)])
+      .default(['metadata.error', 'metadata.errorMessage'])
+      .describe("Path(s) of a failure's message, first present wins (a string, or an object's message). Without one, a failing line's message is the text after its event name in content (`voice_tool_music_play_failed: Video unavailable`), or the whole content where the event is not a name (llm_error)."),
     toolNamePath: z.string().default('metadata.toolName'),
+    instance: z.string().default('instance').describe('Field naming the bot instance that wrote the line.'),
+    freeTextKinds: z
+      .array(z.string().max(120))
+      .max(200)
+      .default(['*_call', 'llm_error', 'sent_reply', 'sent_message', 'reply_skipped', 'search_error', 'tts_error', 'asr_error', 'image_error', 'gif_error', 'video_error', 'browser_browse_failed', 'memory_embedding_error', 'voice_session_end'])
+      .describe("Kinds (exact, or globs with *) whose event is free text (a reply, a query, a URL, a model, an error message): their operation is the kind without its _call/_error/_failed suffix, never the event."),
+    duplicateWindowMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(10_000)
+      .describe('A failure of the same operation, instance and session (or call, turn, message) within this many ms of an earlier one is the same failure logged again: duplicate = true. 0 turns it off.'),
     correlationKeys: z
       .object({
         sessionId: z.string().default('metadata.sessionId'),
         turnId: z.string().default('metadata.turnId'),
-        triggerMessageId: z.string().default('metadata.triggerMessageId'),
+        triggerMessageId: z
+          .union([z.string(), z.array(z.string()).min(1).max(10)])
+          .default(['metadata.triggerMessageId', 'metadata.messageId'])
+          .describe('Path(s) of the message a line answers, first present wins (an llm_call names it metadata.messageId).'),
+        triggerMessageIds: z.string().default('metadata.triggerMessageIds').describe('Path of the list of messages a coalesced turn answers.'),
         callId: z.string().default('metadata.callId'),
       })
       .prefault({}),
@@ -84,6 +109,10 @@ export const checksSchema = z
       .default('bwrap')
       .describe('"bwrap": every check runs in a bubblewrap sandbox (state, private directory and HOME hidden; own PID namespace). "off": unsandboxed, test code can read selfscope\'s private state and keys, reach the network and leave processes behind. Where bwrap cannot start, checks run unsandboxed and never count for a commit.'),
     network: z.boolean().default(false).describe('Let sandboxed checks reach the network (default: loopback only).'),
+    gate: z
+      .enum(['strict', 'no_new_failures'])
+      .default('strict')
+      .describe('What git_commit needs of the tests. "strict": every test passed on the tree. "no_new_failures": typecheck passed on the tree and no test fails there that passed on the base (the merge-base with the default branch) or that the branch adds; failures the base has too (pre-existing) and failures that pass when rerun alone (flaky) do not block. The base\'s full run is recorded like any other, and run once per base tree.'),
   })
   .prefault({});
 
@@ -186,18 +215,35 @@ export const githubSchema = z
 
 export const anomaliesSchema = z
   .object({
-    window: z.string().default('10m'),
+    window: z.string().default('10m').describe('The shortest test window; the rules also test 3× and 6× it.'),
     baseline: z.string().default('7d'),
+    lookback: z.string().default('6h').describe('How far back minute-level data is read each evaluation: onsets are dated within it, and an incident this long stays out of its own baseline.'),
     quietPeriod: z.string().default('30m').describe('An anomaly resolves after its rule has been quiet this long.'),
     maxSamples: z.number().int().min(0).max(3).default(3),
+    significance: z.number().gt(0).max(0.1).default(1e-5).describe('The chance probability (p-value, corrected for the windows tested) under which a deviation from the baseline is reported.'),
     errorRate: z
-      .object({ threshold: z.number().min(0).max(1).default(0.3), minSamples: z.number().int().min(1).default(20), baselineFactor: z.number().min(1).default(2) })
+      .object({
+        threshold: z.number().min(0).max(1).default(0.15).describe('The least failure rate worth reporting, however significant.'),
+        minFailures: z.number().int().min(1).default(4),
+        baselineFactor: z.number().min(1).default(2).describe('…and at least this many times the baseline rate'),
+      })
       .prefault({}),
-    repeatedError: z.object({ count: z.number().int().min(1).default(10), baselineFactor: z.number().min(1).default(2).describe('…and this many times its usual count per window') }).prefault({}),
+    repeatedError: z
+      .object({
+        count: z.number().int().min(1).default(5).describe('The least count in a window worth reporting.'),
+        baselineFactor: z.number().min(1).default(3).describe('…and this many times the count expected at the current traffic'),
+      })
+      .prefault({}),
     latencyRegression: z
-      .object({ factor: z.number().min(1).default(2), minSamples: z.number().int().min(1).default(20), minBaselineSamples: z.number().int().min(1).default(50) })
+      .object({ factor: z.number().min(1).default(2), minSamples: z.number().int().min(1).default(10), minBaselineSamples: z.number().int().min(1).default(50) })
       .prefault({}),
-    newError: z.object({ count: z.number().int().min(1).default(3) }).prefault({}),
+    newError: z
+      .object({
+        count: z.number().int().min(1).default(3).describe('Reported from this occurrence on.'),
+        newFor: z.string().default('24h').describe('An error first seen this recently (and never in the baseline before) is new.'),
+        recurWithin: z.string().default('1h').describe('A new error keeps firing while it recurred this recently.'),
+      })
+      .prefault({}),
     costSpike: z.object({ factor: z.number().min(1).default(3), floorUsdPerHour: z.number().min(0).default(0.5) }).prefault({}),
   })
   .prefault({});
@@ -269,6 +315,27 @@ export const serverSchema = z
   })
   .prefault({});
 
+/** How selfscope's worktrees are made ready to run the repository's checks like its main checkout. */
+export const worktreeSchema = z
+  .object({
+    dir: z
+      .string()
+      .optional()
+      .describe('Where branch worktrees are created (absolute, or relative to the repository root). Default: <stateDir>/worktrees. Never inside (or containing) the private directory or the repository; inside the repository only where git ignores it.'),
+    setup: z
+      .array(argv)
+      .max(20)
+      .default([])
+      .describe('Commands run, in order, in a new worktree before it is returned, inside the same sandbox as checks (e.g. [["bun","run","build:ui"]]). A failure removes the worktree and reports the output tail.'),
+    setupTimeoutS: z.number().int().min(1).max(7200).default(600).describe('Time limit of each setup command.'),
+    copy: z
+      .array(z.string().min(1).max(1000))
+      .max(50)
+      .default([])
+      .describe('Paths (relative to the repository root) that git ignores, copied from the main checkout into a new worktree: build outputs the tests need (e.g. "dashboard/dist"). Copied, not linked, so a rebuild in the worktree never writes into the live checkout.'),
+  })
+  .prefault({});
+
 export const configFileSchema = z
   .object({
     $schema: z.string().optional(),
@@ -292,6 +359,7 @@ export const configFileSchema = z
     watch: watchSchema,
     http: httpSchema,
     server: serverSchema,
+    worktree: worktreeSchema,
   })
   .strict();
 

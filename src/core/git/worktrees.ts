@@ -1,11 +1,60 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { UserInputError } from '../errors.js';
+import { ConfigurationError, UserInputError } from '../errors.js';
 import { GitRunner } from './runner.js';
 
 /** Where selfscope's own worktrees live: one per branch an agent works on. */
 export function worktreesRoot(stateDirPath: string): string {
   return path.join(stateDirPath, 'worktrees');
+}
+
+export interface WorktreeLocation {
+  repo: string;
+  stateDirPath: string;
+  privateDirPath?: string | undefined;
+  /** `worktree.dir` as configured (absolute, or relative to the repository root). */
+  dir?: string | undefined;
+}
+
+/**
+ * The directory selfscope's worktrees are created in: `worktree.dir`, else
+ * `<stateDir>/worktrees`. A configured directory must not be in (or hold) the private
+ * directory, which checks must never see, nor hold the repository or sit in its git
+ * directory; inside the repository it must be ignored by git, or every worktree would show
+ * up as a change of the live checkout.
+ */
+export async function worktreesDir(location: WorktreeLocation): Promise<string> {
+  const configured = location.dir;
+  if (configured === undefined) return worktreesRoot(location.stateDirPath);
+  const bad = (why: string) =>
+    new ConfigurationError(`worktree.dir is not usable: ${why}.`, {
+      hint: 'Set worktree.dir to a directory of its own outside the private directory, e.g. "../<repo>-worktrees" or an absolute path, or remove it to use <stateDir>/worktrees.',
+      details: { dir: configured.slice(0, 300) },
+    });
+  if (configured.includes('\0') || !configured.trim()) throw bad('it is empty or holds a NUL byte');
+  const repo = (await real(location.repo)) ?? path.resolve(location.repo);
+  const wanted = path.resolve(repo, configured);
+  // The nearest existing ancestor decides where a directory not made yet will really be.
+  let probe = wanted;
+  let rest = '';
+  while ((await real(probe)) === null && path.dirname(probe) !== probe) {
+    rest = rest ? path.join(path.basename(probe), rest) : path.basename(probe);
+    probe = path.dirname(probe);
+  }
+  const dir = path.join((await real(probe)) ?? probe, rest);
+  if (dir === path.parse(dir).root) throw bad('it is the root directory');
+  const privateDir = location.privateDirPath ? ((await real(location.privateDirPath)) ?? path.resolve(location.privateDirPath)) : null;
+  if (privateDir && (inside(dir, privateDir) || inside(privateDir, dir))) throw bad('it is inside, or holds, the private directory');
+  if (inside(repo, dir)) throw bad('it holds the repository');
+  const commonDir = await gitPaths(repo).then((p) => p.commonDir, () => path.join(repo, '.git'));
+  if (inside(dir, commonDir) || inside(dir, path.join(repo, '.git'))) throw bad("it is inside the repository's git directory");
+  const stateDir = (await real(location.stateDirPath)) ?? path.resolve(location.stateDirPath);
+  if (inside(dir, repo) && !inside(dir, stateDir)) {
+    const rel = path.relative(repo, dir).split(path.sep).join('/');
+    const ignored = await new GitRunner(repo, 10_000).run(['check-ignore', '-q', '--no-index', '--', `${rel}/`]).then(() => true, () => false);
+    if (!ignored) throw bad(`it is inside the repository and git does not ignore it (add "/${rel}/" to .gitignore or .git/info/exclude)`);
+  }
+  return dir;
 }
 
 function inside(child: string, parent: string): boolean {
@@ -67,12 +116,13 @@ export async function checkOwnWorktree(top: string, repoCommonDir: string): Prom
  * The worktree a check or git tool works in: the one asked for, or the session's own
  * (the directory selfscope was started in, when it is the repository or one of
  * selfscope's worktrees), else the repository root. Confined by realpath to the
- * repository and `<stateDir>/worktrees/<name>`: `..`, symlinks and NUL cannot lead
+ * repository and `<worktrees dir>/<name>` (see {@link worktreesDir}): `..`, symlinks and NUL cannot lead
  * elsewhere, and a worktree must be this repository's own (see {@link checkOwnWorktree}).
  */
-export async function resolveWorktree(options: { repo: string; stateDirPath: string; cwd: string; requested?: string | undefined }): Promise<string> {
+export async function resolveWorktree(options: { repo: string; stateDirPath: string; cwd: string; requested?: string | undefined; privateDirPath?: string | undefined; worktreeDir?: string | undefined }): Promise<string> {
   const repo = (await real(options.repo)) ?? options.repo;
-  const root = (await real(worktreesRoot(options.stateDirPath))) ?? path.resolve(worktreesRoot(options.stateDirPath));
+  const configured = await worktreesDir({ repo: options.repo, stateDirPath: options.stateDirPath, privateDirPath: options.privateDirPath, dir: options.worktreeDir });
+  const root = (await real(configured)) ?? path.resolve(configured);
   let repoCommon: string | null = null;
   const allowed = async (dir: string): Promise<string | null> => {
     let top: string | null;
