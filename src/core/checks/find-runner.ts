@@ -250,13 +250,60 @@ function runnerSite(runner: TestRunner, words: readonly ShellWord[], at: number)
         k++;
       } else if (v.startsWith('--test-reporter=') || v.startsWith('--test-reporter-destination=')) drop.push(k);
       else if (NODE_VALUE_OPTIONS.has(v)) k++;
-      else if (!v.startsWith('-') && testAt >= 0) positional.push(k);
+      else if ((!v.startsWith('-') || words[k]!.substitutions) && testAt >= 0) positional.push(k);
     }
     return { runner, insertAt: testAt + 1, drop, dropForSubset: positional, appendable: drop.length === 0 && positional.length === 0 && !afterSeparator };
   }
-  // vitest, jest, bun test: before the call's own `--` (after it, flags would be file filters), else at the end.
+  // vitest, jest, bun test: before the call's own `--` (after it, flags would be file filters)
+  // and before a `$(…)` (its output may hold a `--`), else at the end.
   const sep = words.findIndex((w, k) => k > at && w.literal && w.value === '--');
-  return { runner, insertAt: sep > 0 ? sep : words.length, drop: [], dropForSubset: [], appendable: sep < 0 };
+  const substituted = words.findIndex((w, k) => k > at && w.substitutions !== undefined);
+  const insertAt = Math.min(sep > 0 ? sep : words.length, substituted > 0 ? substituted : words.length);
+  return { runner, insertAt, drop: [], dropForSubset: subsetDrops(runner, words, at), appendable: sep < 0 && substituted < 0 };
+}
+
+// Options of each runner that take their value as the next word (the value is not a file).
+const VALUE_OPTIONS: Record<Exclude<TestRunner, 'node-test'>, ReadonlySet<string>> = {
+  vitest: new Set(['-c', '--config', '-r', '--root', '--dir', '--project', '--environment', '--pool', '--mode', '--shard', '--reporter', '--outputFile', '-t', '--testNamePattern', '--testTimeout', '--hookTimeout', '--maxWorkers', '--minWorkers', '--exclude', '--retry', '--workspace', '--globalSetup', '--inspect-brk', '--browser.name', '--sequence.seed', '--teardownTimeout']),
+  jest: new Set(['-c', '--config', '--rootDir', '--roots', '-t', '--testNamePattern', '--testPathPattern', '--testPathPatterns', '--testPathIgnorePatterns', '--testMatch', '--testRegex', '-w', '--maxWorkers', '--selectProjects', '--projects', '--testTimeout', '--outputFile', '--reporters', '--testEnvironment', '--env', '--shard', '--coverageDirectory', '--setupFiles', '--setupFilesAfterEnv', '--seed', '--testSequencer']),
+  'bun-test': new Set(['-r', '--preload', '--timeout', '--rerun-each', '-t', '--test-name-pattern', '--reporter', '--reporter-outfile', '--coverage-reporter', '--coverage-dir', '--seed', '--max-concurrency', '--tsconfig-override', '--env-file', '--cwd', '-c', '--config', '--conditions', '-d', '--define', '-l', '--loader', '--path-ignore-patterns', '--retry']),
+};
+// Options that choose files: a subset names its own files instead.
+const FILE_OPTIONS = new Set(['--testPathPattern', '--testPathPatterns', '--findRelatedTests']);
+
+/**
+ * Words a files subset leaves out of a vitest, jest or bun test call: its own file
+ * arguments (positional words, words after `--`, `$(…)` and other expanded words, which
+ * name files), so only the files asked for run; its options and their values stay (config
+ * file, preload, environment).
+ */
+function subsetDrops(runner: Exclude<TestRunner, 'node-test'>, words: readonly ShellWord[], at: number): number[] {
+  const values = VALUE_OPTIONS[runner];
+  const drops: number[] = [];
+  let k = at + 1;
+  const sub = words[k];
+  if (sub?.literal && ((runner === 'bun-test' && sub.value === 'test') || (runner === 'vitest' && ['run', 'watch', 'dev'].includes(sub.value)))) k++;
+  for (; k < words.length; k++) {
+    const w = words[k]!;
+    if (w.literal && w.value === '--') {
+      for (let j = k; j < words.length; j++) drops.push(j);
+      break;
+    }
+    if (w.value.startsWith('-') && !w.substitutions) {
+      const takesValue = !w.value.includes('=') && values.has(w.value) && k + 1 < words.length;
+      if (FILE_OPTIONS.has(w.value.split('=')[0]!)) drops.push(k, ...(takesValue ? [k + 1] : []));
+      if (takesValue) k++;
+      continue;
+    }
+    drops.push(k);
+  }
+  return drops;
+}
+
+/** The runner's call alone (no other command of its script), without its own files, with `"$@"` where the arguments go. */
+function runnerAlone(source: string, segment: ShellSegment, site: RunnerSite): string {
+  const spliced = spliceRunner(source, segment, site, true);
+  return spliced.slice(segment.start, spliced.length - (source.length - segment.end)).trimEnd();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -279,6 +326,10 @@ interface ScriptAnalysis {
   others: string[];
   /** The script with `"$@"` spliced at the one runner call (when there is exactly one). */
   render?: (subset: boolean) => string;
+  /** The runner's call alone for a files subset, without its own files, `"$@"` where the arguments go. */
+  alone?: string;
+  /** The `$(…)` texts of the script (at any depth), which compute arguments. */
+  substitutions?: string[];
   /** A script that is one appendable runner call, reached through single `run x` hops: run it through its manager. */
   direct?: { manager: PackageManager; name: string; extra: string[]; runner: TestRunner };
 }
@@ -320,7 +371,20 @@ function analyseScript(source: string, scripts: Record<string, string>, wanted: 
   let unclear: string | null = null;
   let render: ScriptAnalysis['render'];
   let direct: ScriptAnalysis['direct'];
+  let alone: string | undefined;
+  const substitutions: string[] = [];
   const single = parsed.segments.length === 1;
+  // A `$(…)` is taken apart in turn: it may compute arguments (a file list), never run tests out of sight.
+  for (const word of parsed.segments.flatMap((s) => s.words)) {
+    for (const text of word.substitutions ?? []) {
+      substitutions.push(text);
+      const why = (what: string): ScriptAnalysis => ({ unclear: `a command substitution $(${shown(text, 60)}) that ${what}`, runners: [], mismatched: [], others: [] });
+      if (depth >= MAX_SCRIPT_DEPTH) return why('is nested too deep');
+      const inner = analyseScript(text, scripts, wanted, manager, null, depth + 1);
+      if (inner.unclear) return why(`uses ${inner.unclear}`);
+      if (inner.runners.length > 0 || inner.mismatched.length > 0) return why(`runs tests (${[...inner.runners, ...inner.mismatched].map((f) => f.call).join('; ')})`);
+    }
+  }
   for (const segment of parsed.segments) {
     const r = resolveCommand(segment.words, scripts);
     const callText = shown(source.slice(segment.start, segment.end), 80);
@@ -338,6 +402,7 @@ function analyseScript(source: string, scripts: Record<string, string>, wanted: 
       runners.push({ runner: r.runner, call: callText });
       const site = runnerSite(r.runner, segment.words, r.at);
       render = (subset) => spliceRunner(source, segment, site, subset);
+      alone = runnerAlone(source, segment, site);
       if (single && site.appendable && name !== null) direct = { manager, name, extra: [], runner: r.runner };
     } else {
       if (depth >= MAX_SCRIPT_DEPTH || !(r.name in scripts)) {
@@ -355,12 +420,14 @@ function analyseScript(source: string, scripts: Record<string, string>, wanted: 
       }
       runners.push(...inner.runners);
       mismatched.push(...inner.mismatched);
+      substitutions.push(...(inner.substitutions ?? []));
       others.push(...inner.others);
       if (inner.runners.length === 0) continue;
       if (r.at !== 0) {
         unclear = `a package script run behind other words (${callText})`;
         continue;
       }
+      alone = inner.alone;
       const innerRender = inner.render;
       if (innerRender) render = (subset) => applyEdits(source, [{ start: segment.start, end: segment.end, insert: `{ ${innerRender(subset)}\n}` }]);
       // The extra arguments are in the inner script's text already; only a direct run of that very script needs them again.
@@ -369,7 +436,7 @@ function analyseScript(source: string, scripts: Record<string, string>, wanted: 
     }
   }
   const one = runners.length === 1;
-  return { unclear, runners, mismatched, others, ...(render && one ? { render } : {}), ...(direct && one ? { direct } : {}) };
+  return { unclear, runners, mismatched, others, ...(render && one ? { render } : {}), ...(direct && one ? { direct } : {}), ...(alone !== undefined && one ? { alone } : {}), ...(substitutions.length ? { substitutions } : {}) };
 }
 
 /** `.bin` directories npm would put on PATH for a script run in `dir`: its own and its ancestors'. */
@@ -384,6 +451,25 @@ export async function binDirs(dir: string): Promise<string[]> {
     current = parent;
   }
   return out;
+}
+
+async function localBin(worktree: string, name: string): Promise<string | null> {
+  for (const dir of await binDirs(worktree)) if (await exists(path.join(dir, name))) return path.join(dir, name);
+  return null;
+}
+
+/** The runner's own command, as a checks.runner without a script runs it (its config found from the worktree). */
+export async function runnerCommand(worktree: string, runner: TestRunner): Promise<string[]> {
+  switch (runner) {
+    case 'vitest':
+      return [(await localBin(worktree, 'vitest')) ?? 'vitest', 'run'];
+    case 'jest':
+      return [(await localBin(worktree, 'jest')) ?? 'jest'];
+    case 'node-test':
+      return ['node', '--test'];
+    case 'bun-test':
+      return ['bun', 'test'];
+  }
 }
 
 function unrecordableHint(): string {
@@ -437,6 +523,10 @@ export async function planTest(worktree: string, source: TestSource, scripts: Re
         appendable: true,
         unrecordable: null,
         placement: { kind: 'argv', tail: keep(site.insertAt, words.length, false), tailSubset: keep(site.insertAt, words.length, true) },
+        // The call's own files before the insertion point go too when some files are asked for.
+        ...(site.dropForSubset.some((k) => k < site.insertAt)
+          ? { subset: { argv: keep(0, site.insertAt, true), placement: { kind: 'argv', tail: keep(site.insertAt, words.length, true), tailSubset: keep(site.insertAt, words.length, true) } } }
+          : {}),
       };
     }
     if (r.kind === 'script') {
@@ -444,7 +534,7 @@ export async function planTest(worktree: string, source: TestSource, scripts: Re
       return planTest(worktree, { ...source, script: source.argv.map(shellQuote).join(' '), shell: '/bin/sh' }, scripts, wanted, hooksNote);
     }
     if (r.kind === 'runner' && wanted) return unrecordable(`checks.runner says ${RUNNER_NAMES[wanted]}, but checks.test runs ${r.runner === 'tsc' ? 'tsc' : RUNNER_NAMES[r.runner]}`);
-    if (wanted) return { ...base, argv: source.argv, runner: wanted, appendable: true, unrecordable: null, placement: { kind: 'append', npm: false } };
+    if (wanted) return { ...base, argv: source.argv, runner: wanted, appendable: true, unrecordable: null, placement: { kind: 'append', npm: false }, subset: { argv: await runnerCommand(worktree, wanted), placement: { kind: 'append', npm: false } } };
     return unrecordable(unknownRunnerMessage(`checks.test (${shown(source.argv.join(' '), 120)})`, []));
   }
 
@@ -471,6 +561,8 @@ export async function planTest(worktree: string, source: TestSource, scripts: Re
         appendable: true,
         unrecordable: null,
         placement: { kind: 'append', npm: source.manager === 'npm' },
+        // What the script does with files is unknown: a files subset runs the runner itself.
+        subset: { argv: await runnerCommand(worktree, wanted), placement: { kind: 'append', npm: false } },
       };
     }
     if (wanted) return unrecordable(`checks.runner says ${RUNNER_NAMES[wanted]}, but no command of the test script (${scriptShown}) is a ${RUNNER_NAMES[wanted]} call selfscope can give its report flags to${others}; a person can set checks.test to that call`);
@@ -478,32 +570,38 @@ export async function planTest(worktree: string, source: TestSource, scripts: Re
   }
 
   const found = analysis.runners[0]!;
+  // What npm would put on PATH, so the script's commands resolve as they do under `npm run`.
+  const bins = await binDirs(worktree);
+  const prelude = bins.length ? `PATH=${bins.map(shellQuote).join(':')}:"$PATH"; export PATH\n` : '';
+  const alone = analysis.alone !== undefined ? prelude + analysis.alone : null;
+  // The command that computes the file list decides which tests count, as a runner's config does.
+  const listNote = analysis.substitutions?.length
+    ? `; its arguments come from ${analysis.substitutions.slice(0, 3).map((t) => `$(${shown(t, 60)})`).join(', ')}, so what that command reads decides which tests count: a person can add the files it reads to git.sensitivePaths`
+    : '';
   if (analysis.direct) {
     const d = analysis.direct;
     return {
       ...base,
       argv: [d.manager, 'run', d.name, ...(d.extra.length ? (d.manager === 'npm' ? ['--', ...d.extra] : d.extra) : [])],
-      reason: `${source.reason}${d.name === source.name ? '' : ` → the "${shown(d.name, 60)}" script (${found.call})`}, run with ${d.manager === source.manager && source.managerWhy ? source.managerWhy : d.manager}; ${RUNNER_NAMES[found.runner]}'s own report decides`,
+      reason: `${source.reason}${d.name === source.name ? '' : ` → the "${shown(d.name, 60)}" script (${found.call})`}, run with ${d.manager === source.manager && source.managerWhy ? source.managerWhy : d.manager}; ${RUNNER_NAMES[found.runner]}'s own report decides${listNote}`,
       runner: found.runner,
       appendable: true,
       packageManager: d.manager,
       unrecordable: null,
       // npm's `--` is already there when the script got extra arguments.
       placement: { kind: 'append', npm: d.manager === 'npm' && d.extra.length === 0 },
+      ...(alone !== null ? { subset: { argv: ['/bin/sh'], placement: { kind: 'shell', text: alone, subsetText: alone } } } : {}),
     };
   }
   if (!analysis.render) return unrecordable(unknownRunnerMessage(`the test script (${scriptShown})`, analysis.others));
-  // What npm would put on PATH, so the script's commands resolve as they do under `npm run`.
-  const bins = await binDirs(worktree);
-  const prelude = bins.length ? `PATH=${bins.map(shellQuote).join(':')}:"$PATH"; export PATH\n` : '';
   return {
     ...base,
     argv: [source.shell],
-    reason: `${source.reason}, run through ${source.shell} with ${RUNNER_NAMES[found.runner]}'s report flags added to its call (${found.call}): that report decides, not the script's exit status${hooksNote}`,
+    reason: `${source.reason}, run through ${source.shell} with ${RUNNER_NAMES[found.runner]}'s report flags added to its call (${found.call}): that report decides, not the script's exit status${listNote}${hooksNote}`,
     runner: found.runner,
     appendable: true,
     packageManager: null,
     unrecordable: null,
-    placement: { kind: 'shell', text: prelude + analysis.render(false), subsetText: prelude + analysis.render(true) },
+    placement: { kind: 'shell', text: prelude + analysis.render(false), subsetText: alone ?? prelude + analysis.render(true) },
   };
 }

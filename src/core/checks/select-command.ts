@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ConfigFile } from '../../config/schema.js';
 import { ConfigurationError, UserInputError } from '../errors.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
-import { base, binDirs, exists, planTest, resolveCommand, RUNNER_NAMES, shown } from './find-runner.js';
+import { base, exists, planTest, resolveCommand, RUNNER_NAMES, runnerCommand, shown } from './find-runner.js';
 import { parseShellScript, shellQuote } from './shell-words.js';
 
 /**
@@ -18,6 +18,13 @@ import { parseShellScript, shellQuote } from './shell-words.js';
  * makes, through the usual wrappers (npx, cross-env, dotenv, `npm run x`), and the
  * report flags are put where that runner reads them. A command whose runner cannot be
  * found is still run, but is unrecordable: no run of it counts as a pass.
+ *
+ * A `$(…)` that computes the runner's arguments (`bun test $(bun run list-files)`) is
+ * taken apart too: when it runs no tests itself, the runner's own report still decides,
+ * and the substitution runs inside the sandbox like the rest of the script.
+ *
+ * A run of some files (run_tests `files`) runs the runner's call alone, without the
+ * script's own file arguments and other commands, so only the files named run.
  */
 
 export type CheckKind = 'typecheck' | 'test';
@@ -53,6 +60,12 @@ export interface CheckCommand {
   /** Why no run of this command can count as a passing test run; null when the runner's report decides. */
   unrecordable: string | null;
   placement: Placement;
+  /**
+   * How a run of some files runs instead, when the whole command would add files of its
+   * own (a script's file list, a `$(…)`): the runner's call alone, without them. Absent:
+   * as `argv` and `placement` say, with the subset's `tailSubset` / `subsetText`.
+   */
+  subset?: { argv: string[]; placement: Placement };
 }
 
 const LOCKFILES: ReadonlyArray<[string, PackageManager]> = [
@@ -78,24 +91,6 @@ async function readScripts(worktree: string): Promise<{ scripts: Record<string, 
     return { scripts, found: true };
   } catch (error) {
     throw new ConfigurationError('package.json is not valid JSON.', { cause: error, hint: 'Fix package.json, or set checks.typecheck / checks.test in selfscope.config.json.' });
-  }
-}
-
-async function localBin(worktree: string, name: string): Promise<string | null> {
-  for (const dir of await binDirs(worktree)) if (await exists(path.join(dir, name))) return path.join(dir, name);
-  return null;
-}
-
-async function defaultRunnerArgv(worktree: string, runner: TestRunner): Promise<string[]> {
-  switch (runner) {
-    case 'vitest':
-      return [(await localBin(worktree, 'vitest')) ?? 'vitest', 'run'];
-    case 'jest':
-      return [(await localBin(worktree, 'jest')) ?? 'jest'];
-    case 'node-test':
-      return ['node', '--test'];
-    case 'bun-test':
-      return ['bun', 'test'];
   }
 }
 
@@ -128,7 +123,7 @@ async function selectTestCommand(worktree: string, checks: ConfigFile['checks'])
     );
   }
   if (wanted) {
-    const argv = await defaultRunnerArgv(worktree, wanted);
+    const argv = await runnerCommand(worktree, wanted);
     return planTest(worktree, { script: null, argv, shell: '/bin/sh', manager: null, name: null, reason: `no "test" script; checks.runner says ${RUNNER_NAMES[wanted]}` }, scripts, wanted, '');
   }
   throw new ConfigurationError(`No test command for ${worktree}.`, {
@@ -289,9 +284,22 @@ function reportArguments(runner: Runner, reportFile: string, subset: TestSubset)
  * checked with `checkSubset`.
  */
 export function runnerArguments(command: CheckCommand, reportFile: string, subset: TestSubset = {}): { args: string[]; report: ReportKind | null } {
-  const { args, report } = reportArguments(command.runner, reportFile, subset);
+  return placementArguments(command.runner, command.placement, reportFile, subset);
+}
+
+/**
+ * The whole argv of one run: `command.argv` with `runnerArguments`, or for a files subset
+ * the runner's call alone (`command.subset`) when the whole command would add files of its own.
+ */
+export function runArgv(command: CheckCommand, reportFile: string, subset: TestSubset = {}): { argv: string[]; report: ReportKind | null } {
+  const alone = (subset.files?.length ?? 0) > 0 ? command.subset : undefined;
+  const { args, report } = alone ? placementArguments(command.runner, alone.placement, reportFile, subset) : runnerArguments(command, reportFile, subset);
+  return { argv: [...(alone ? alone.argv : command.argv), ...args], report };
+}
+
+function placementArguments(runner: Runner, p: Placement, reportFile: string, subset: TestSubset): { args: string[]; report: ReportKind | null } {
+  const { args, report } = reportArguments(runner, reportFile, subset);
   const isSubset = (subset.files?.length ?? 0) > 0;
-  const p = command.placement;
   switch (p.kind) {
     case 'none':
       return { args: [], report: null };

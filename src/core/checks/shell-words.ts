@@ -1,8 +1,10 @@
 /**
  * Shell words: enough of POSIX sh to find the simple commands of a package script and
  * where each word is. Anything that could run a command more than once, later, or out of
- * sight (subshells, command substitution, control keywords, background jobs, here-docs)
- * makes the script "unclear": it is then not taken apart at all.
+ * sight (subshells, backquotes, control keywords, background jobs, here-docs) makes the
+ * script "unclear": it is then not taken apart at all. A `$(…)` command substitution runs
+ * once, before its command, and its text is in the script: it is kept in its word (not
+ * literal) with its text in `substitutions`, for the caller to take apart in turn.
  */
 export interface ShellWord {
   /** The word after quote removal; meaningful only when `literal`. */
@@ -11,6 +13,8 @@ export interface ShellWord {
   end: number;
   /** No expansion and no glob: the shell passes `value` as it is. */
   literal: boolean;
+  /** The text inside each `$(…)` of the word, in order (absent when there is none). */
+  substitutions?: string[];
 }
 
 export interface ShellSegment {
@@ -66,6 +70,25 @@ export function parseShellScript(text: string): ParsedScript {
     const start = i;
     let value = '';
     let literal = true;
+    const substitutions: string[] = [];
+    // At `$(`: the substitution's text up to its matching `)`, with i moved past it; null on what is not taken apart.
+    const readSubstitution = (): string | null => {
+      if (text[i + 2] === '(') {
+        problem = 'arithmetic expansion $((…))';
+        return null;
+      }
+      const end = matchingParen(text, i + 2);
+      if (end < 0) {
+        problem = 'an unterminated $(';
+        return null;
+      }
+      const inner = text.slice(i + 2, end);
+      substitutions.push(inner);
+      value += text.slice(i, end + 1);
+      literal = false;
+      i = end + 1;
+      return inner;
+    };
     while (i < n) {
       const c = text[i]!;
       if (c === ' ' || c === '\t' || c === '\n' || c === ';' || c === '&' || c === '|' || c === '(' || c === ')' || c === '<' || c === '>') break;
@@ -107,9 +130,13 @@ export function parseShellScript(text: string): ParsedScript {
             i += 2;
             continue;
           }
-          if (d === '`' || (d === '$' && text[i + 1] === '(')) {
-            problem = 'command substitution';
+          if (d === '`') {
+            problem = 'command substitution with backquotes';
             return null;
+          }
+          if (d === '$' && text[i + 1] === '(') {
+            if (readSubstitution() === null) return null;
+            continue;
           }
           if (d === '$') literal = false;
           value += d;
@@ -121,9 +148,13 @@ export function parseShellScript(text: string): ParsedScript {
         }
         continue;
       }
-      if (c === '`' || (c === '$' && text[i + 1] === '(')) {
-        problem = 'command substitution';
+      if (c === '`') {
+        problem = 'command substitution with backquotes';
         return null;
+      }
+      if (c === '$' && text[i + 1] === '(') {
+        if (readSubstitution() === null) return null;
+        continue;
       }
       if (c === '$' || c === '*' || c === '?' || c === '[' || (c === '~' && i === start)) literal = false;
       if (c === '$' && text[i + 1] === '{') {
@@ -139,7 +170,7 @@ export function parseShellScript(text: string): ParsedScript {
       value += c;
       i++;
     }
-    return { value, start, end: i, literal };
+    return { value, start, end: i, literal, ...(substitutions.length ? { substitutions } : {}) };
   };
 
   while (i < n) {
@@ -197,6 +228,34 @@ export function parseShellScript(text: string): ParsedScript {
     if (why) return unclear(why);
   }
   return { segments, operators, unclear: null };
+}
+
+/**
+ * Index of the `)` that closes a `$(` whose text starts at `from`, or -1. Quotes, escapes
+ * and nested parentheses are skipped; a `case` pattern's lone `)` would end it early, which
+ * only makes the inner text fail to parse.
+ */
+function matchingParen(text: string, from: number): number {
+  let depth = 1;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\') {
+      i++;
+    } else if (c === "'") {
+      const close = text.indexOf("'", i + 1);
+      if (close < 0) return -1;
+      i = close;
+    } else if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (i >= text.length) return -1;
+    } else if (c === '(') {
+      depth++;
+    } else if (c === ')') {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
 }
 
 /** One shell word that the shell reads back as `value`. */
