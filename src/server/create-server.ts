@@ -23,6 +23,7 @@ import type { AppContext } from './app-context.js';
 import { egressPrompt, egressResourceContents, errorToMessage, errorToToolResult, toolCallResult } from './boundary.js';
 import { missingTools, planRegistration, sessionRuntime, withMissingToolsNote, type SessionChoices } from './filters.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
+import { registerTaskTool, ToolTaskStore } from './tool-tasks.js';
 import { checkResourceUri, checkTemplateValue } from './resource-uri.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -37,10 +38,13 @@ export { selectTools } from './filters.js';
 export function createServer(root: AppContext, session?: SessionChoices): McpServer {
   const app = session ? root.forSession(sessionRuntime(root.runtime, session)) : root;
   const plan = planRegistration(app.runtime, { tools: ALL_TOOLS, prompts: ALL_PROMPTS, resources: ALL_RESOURCES });
+  // Long-running tools (full checks) are offered as MCP tasks to the clients that support them.
+  const taskStore = new ToolTaskStore();
   const server = new McpServer(
     { name: SERVER_NAME, version: app.version },
     {
-      capabilities: { logging: {}, resources: { subscribe: true, listChanged: false }, tools: {}, prompts: {}, completions: {} },
+      capabilities: { logging: {}, resources: { subscribe: true, listChanged: false }, tools: {}, prompts: {}, completions: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+      taskStore,
       instructions: SERVER_INSTRUCTIONS,
     },
   );
@@ -53,7 +57,7 @@ export function createServer(root: AppContext, session?: SessionChoices): McpSer
   };
   const unsubscribeLogs = 'subscribe' in app.logger ? (app.logger as { subscribe(sink: Logger['log']): () => void }).subscribe(sessionLogger.log) : () => {};
 
-  for (const tool of plan.tools) registerTool(server, app, tool);
+  for (const tool of plan.tools) registerTool(server, app, tool, taskStore);
   for (const resource of plan.resources) registerResource(server, app, resource);
   for (const prompt of plan.prompts) registerPrompt(server, app, prompt, missingTools(prompt, plan.toolNames));
   const stopSubscriptions = registerSubscriptions(server, app, plan.resources);
@@ -62,6 +66,7 @@ export function createServer(root: AppContext, session?: SessionChoices): McpSer
   server.server.onclose = () => {
     unsubscribeLogs();
     stopSubscriptions();
+    taskStore.close();
     previousOnClose?.();
   };
   return server;
@@ -94,31 +99,30 @@ function toolContext(server: McpServer, app: AppContext, extra: Extra): ToolCont
   };
 }
 
-function registerTool(server: McpServer, app: AppContext, tool: AnyToolDefinition): void {
-  server.registerTool(
-    tool.name,
-    {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: tool.inputSchema,
-      outputSchema: tool.outputSchema,
-      annotations: { title: tool.title, ...tool.annotations },
-    },
-    (async (input: unknown, extra: Extra): Promise<CallToolResult> => {
-      const started = Date.now();
-      const trace = (data: string) => void server.sendLoggingMessage({ level: 'debug', logger: SERVER_NAME, data }, extra.sessionId).catch(() => {});
-      trace(`${tool.name} started`);
-      try {
-        const result = await tool.handler(input as Record<string, unknown>, toolContext(server, app, extra));
-        trace(`${tool.name} finished in ${Date.now() - started} ms`);
-        // Every result leaves through the egress gate (boundary.ts): sanitised, delimited, bounded.
-        return toolCallResult(tool, result, app.config.limits, app.logger);
-      } catch (error) {
-        trace(`${tool.name} failed after ${Date.now() - started} ms`);
-        return errorToToolResult(error, tool.name, app.logger);
-      }
-    }) as never,
-  );
+function registerTool(server: McpServer, app: AppContext, tool: AnyToolDefinition, taskStore: ToolTaskStore): void {
+  const config = {
+    title: tool.title,
+    description: tool.description,
+    inputSchema: tool.inputSchema,
+    outputSchema: tool.outputSchema,
+    annotations: { title: tool.title, ...tool.annotations },
+  };
+  const call = async (input: unknown, extra: Extra): Promise<CallToolResult> => {
+    const started = Date.now();
+    const trace = (data: string) => void server.sendLoggingMessage({ level: 'debug', logger: SERVER_NAME, data }, extra.sessionId).catch(() => {});
+    trace(`${tool.name} started`);
+    try {
+      const result = await tool.handler(input as Record<string, unknown>, toolContext(server, app, extra));
+      trace(`${tool.name} finished in ${Date.now() - started} ms`);
+      // Every result leaves through the egress gate (boundary.ts): sanitised, delimited, bounded.
+      return toolCallResult(tool, result, app.config.limits, app.logger);
+    } catch (error) {
+      trace(`${tool.name} failed after ${Date.now() - started} ms`);
+      return errorToToolResult(error, tool.name, app.logger);
+    }
+  };
+  if (tool.longRunning) registerTaskTool(server, taskStore, tool.name, config, call);
+  else server.registerTool(tool.name, config, call as never);
 }
 
 function registerResource(server: McpServer, app: AppContext, resource: ResourceDefinition): void {

@@ -64,6 +64,12 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
    * `untrusted_notice` and delimits the text. Default: true for the logs and anomalies toolsets.
    */
   untrusted?: boolean;
+  /**
+   * The call may outlast a client's tool-call timeout (a full test run): the server offers
+   * it as an MCP task (`execution.taskSupport: "optional"`), so a client that supports
+   * tasks starts it, polls it and fetches its result; other clients call it as any tool.
+   */
+  longRunning?: boolean;
   handler(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
 }
 
