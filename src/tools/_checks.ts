@@ -5,6 +5,11 @@ import { getCheckRunner, toolWorktree } from '../server/engines.js';
 import type { CheckName } from '../core/checks/attestation.js';
 import { humanDuration } from '../core/text/durations.js';
 import { fitItems, jsonBytes, structuredBudget } from './_shared.js';
+import { waitInputShape } from './_follow-check.js';
+import { comparisonSummary, ensureBaseOutcomes, findBase, markRunFailures, recordedComparison, type BaseOutcomes, type BaseRef, type Comparison } from '../core/checks/gate.js';
+import { latestComparableRun } from '../core/checks/test-outcomes.js';
+import { getVerificationRun } from '../core/checks/attestation.js';
+import { sandboxedStepRunner } from '../core/worktree/setup-steps.js';
 
 /** What run_typecheck and run_tests share: the result schema, the run, the rendering. */
 
@@ -14,8 +19,26 @@ const failure = z.object({
   message: z.string(),
   expected: z.string().optional(),
   actual: z.string().optional(),
-  location: z.string().optional(),
+  location: z.string().optional().describe('file:line[:column], from the report or the stack'),
+  line: z.number().optional(),
+  id: z.string().describe('file and full name: the test across runs'),
+  mark: z.enum(['new', 'pre_existing', 'flaky']).optional().describe('against the base run, when one is known: new (passed on the base, or the branch adds it), pre_existing (fails on the base too), flaky (passed when rerun alone)'),
 });
+
+const comparisonSchema = z
+  .object({
+    base_branch: z.string(),
+    base_commit: z.string(),
+    base_tree: z.string(),
+    base_run: z.string(),
+    branch_run: z.string(),
+    counts: z.object({ new: z.number(), pre_existing: z.number(), flaky: z.number(), fixed: z.number() }),
+    new_failures: z.array(z.string()),
+    pre_existing: z.array(z.string()),
+    flaky: z.array(z.string()),
+    fixed: z.array(z.string()),
+  })
+  .describe('this run against the full run of the base (the merge-base with the default branch); lists at most 20 each, counts are whole');
 
 export const checkOutputSchema = {
   id: z.string(),
@@ -27,8 +50,13 @@ export const checkOutputSchema = {
   command: z.array(z.string()),
   reason: z.string().describe('why this command was chosen'),
   counts: z.object({ passed: z.number(), failed: z.number(), skipped: z.number(), total: z.number() }).nullable(),
-  failures: z.array(failure),
+  failures: z.array(failure).describe('new failures first when a base run is known'),
+  failures_total: z.number(),
+  failures_uri: z.string().nullable().describe('every failure as JSON, paged (?offset=N)'),
   flaky: z.array(failure),
+  outcomes_recorded: z.boolean().describe('every test\'s outcome recorded for the commit gate (a full run with a report)'),
+  gate: z.enum(['strict', 'no_new_failures']).describe('checks.gate: what git_commit needs of the tests'),
+  comparison: comparisonSchema.nullable(),
   diagnostics: z.array(z.object({ file: z.string(), line: z.number(), column: z.number(), code: z.string(), message: z.string() })),
   tree: z.string().describe('identity of the exact working tree the check ran on'),
   tree_changed: z.boolean(),
@@ -48,25 +76,67 @@ export const checkOutputSchema = {
 export const checkInputShape = {
   worktree: z.string().max(4096).optional().describe("Default: this session's worktree, else the repository root."),
   timeout_s: z.number().int().min(1).max(7200).optional().describe('Default 600 (checks.timeoutS), capped by checks.maxTimeoutS.'),
+  ...waitInputShape,
 };
 
-type CheckToolResult = CheckResult & { worktree: string; truncated_reason: string | null };
+type CheckToolResult = CheckResult & { worktree: string; truncated_reason: string | null; gate: 'strict' | 'no_new_failures'; comparison: ReturnType<typeof comparisonSummary> | null };
 
-export async function runCheckTool(check: CheckName, input: { worktree?: string | undefined; timeout_s?: number | undefined; files?: string[] | undefined; name_pattern?: string | undefined; rerun_failed?: boolean | undefined }, ctx: ToolContext): Promise<{ structured: CheckToolResult; text: string }> {
+/**
+ * The base run a full test run is compared with: recorded, else (with checks.gate
+ * "no_new_failures") run now in a temporary worktree through the same runner.
+ */
+export async function baseOutcomesFor(ctx: ToolContext, base: BaseRef, run: boolean, timeoutS?: number): Promise<BaseOutcomes | null> {
+  const known = await latestComparableRun(ctx.app.config.privateDirPath, base.tree);
+  if (known) return { ...known, reused: true };
+  if (!run) return null;
+  await ctx.progress(0, undefined, `running the base's tests (${base.branch} at ${base.commit.slice(0, 12)}) for checks.gate "no_new_failures"`);
+  const { config } = ctx.app;
+  return ensureBaseOutcomes({
+    privateDirPath: config.privateDirPath,
+    stateDirPath: config.stateDirPath,
+    repo: config.repo,
+    base,
+    runner: await getCheckRunner(ctx.app),
+    // Made ready as git_branch_create makes a branch's worktree, so both sides run alike.
+    prepare: { dir: config.worktree.dir, copy: config.worktree.copy, setup: config.worktree.setup, setupTimeoutS: config.worktree.setupTimeoutS, runStep: sandboxedStepRunner({ checks: config.checks, repo: config.repo, stateDirPath: config.stateDirPath, privateDirPath: config.privateDirPath }) },
+    ...(timeoutS !== undefined ? { timeoutS } : {}),
+    signal: ctx.signal,
+  });
+}
+
+export async function runCheckTool(check: CheckName, input: { worktree?: string | undefined; timeout_s?: number | undefined; files?: string[] | undefined; name_pattern?: string | undefined; rerun_failed?: boolean | undefined; run_id?: string | undefined }, ctx: ToolContext): Promise<{ structured: CheckToolResult; text: string }> {
   const worktree = await toolWorktree(ctx.app, input.worktree);
   const runner = await getCheckRunner(ctx.app);
   await ctx.progress(0, undefined, `${check} starting in ${worktree}`);
+  const gate = ctx.app.config.checks.gate;
+  const full = check === 'test' && !(input.files && input.files.length > 0) && input.name_pattern === undefined;
+  // No new failures: the base's run comes first, so its failures need no rerun here.
+  const base = full ? await findBase(worktree, ctx.app.config.git).catch(() => null) : null;
+  const baseOutcomes = base ? await baseOutcomesFor(ctx, base, gate === 'no_new_failures', input.timeout_s) : null;
+  const rerun = input.rerun_failed ?? (gate === 'no_new_failures' && full);
   const result = await runner.run({
     worktree,
     check,
     ...(input.timeout_s !== undefined ? { timeoutS: input.timeout_s } : {}),
     ...(input.files ? { files: input.files } : {}),
     ...(input.name_pattern ? { namePattern: input.name_pattern } : {}),
-    ...(input.rerun_failed ? { rerunFailed: true } : {}),
+    ...(rerun ? { rerunFailed: true } : {}),
+    ...(input.run_id ? { id: input.run_id } : {}),
+    ...(baseOutcomes && 'outcomes' in baseOutcomes ? { rerunSkip: new Set(baseOutcomes.outcomes.outcomes.filter(([, s]) => s === 'failed').map(([id]) => id)) } : {}),
     signal: ctx.signal,
     onProgress: (ms, message) => void ctx.progress(Math.round(ms / 1000), undefined, `${message}: ${humanDuration(Math.round(ms / 1000) * 1000)}`),
   });
-  const structured = fitCheck({ ...result, worktree }, ctx.app.config.limits.resultBytes);
+  let comparison: Comparison | null = null;
+  if (full && result.outcomes_recorded && base && baseOutcomes && 'outcomes' in baseOutcomes) {
+    const own = await getVerificationRun(ctx.app.config.privateDirPath, result.id);
+    comparison = await recordedComparison(ctx.app.config.privateDirPath, worktree, result.tree, ctx.app.config.git, own, base).catch(() => null);
+  }
+  let failures = result.failures;
+  if (comparison) {
+    const marked = await markRunFailures(ctx.app.config.stateDirPath, result.id, comparison).catch(() => null);
+    if (marked) failures = marked.slice(0, result.failures.length);
+  }
+  const structured = fitCheck({ ...result, failures, worktree, gate, comparison: comparison ? comparisonSummary(comparison) : null }, ctx.app.config.limits.resultBytes);
   return { structured, text: renderCheck(structured) };
 }
 
@@ -78,7 +148,7 @@ const DIAGNOSTICS_LISTED = 60;
  * structured budget, and says what was left out and where it is: the whole output is at
  * output_uri, and a subset run lists its own failures.
  */
-function fitCheck(r: CheckResult & { worktree: string }, resultBytes: number): CheckToolResult {
+function fitCheck(r: CheckResult & Omit<CheckToolResult, keyof CheckResult | 'truncated_reason'>, resultBytes: number): CheckToolResult {
   const { failures, flaky, diagnostics, ...rest } = r;
   let room = structuredBudget(resultBytes, 1024 + jsonBytes(rest));
   const take = <T>(items: readonly T[]): T[] => {
@@ -87,13 +157,13 @@ function fitCheck(r: CheckResult & { worktree: string }, resultBytes: number): C
     return kept;
   };
   const shown = { failures: take(failures), flaky: take(flaky), diagnostics: take(diagnostics) };
-  const failed = Math.max(r.counts?.failed ?? 0, failures.length);
+  const failed = Math.max(r.counts?.failed ?? 0, r.failures_total, failures.length);
   const reasons = [
     shown.failures.length < failed ? `failures: ${shown.failures.length} of ${failed} listed` : null,
     shown.flaky.length < flaky.length ? `flaky: ${shown.flaky.length} of ${flaky.length} listed` : null,
     shown.diagnostics.length < diagnostics.length || diagnostics.length >= DIAGNOSTICS_LISTED ? `diagnostics: ${shown.diagnostics.length} of ${diagnostics.length >= DIAGNOSTICS_LISTED ? 'at least ' : ''}${diagnostics.length} listed` : null,
   ].filter((x): x is string => x !== null);
-  const more = r.check === 'test' ? 'the rest: read output_uri (paged), or run a subset with files or name_pattern' : 'the rest: read output_uri (paged)';
+  const more = r.check === 'test' ? `the rest: read ${r.failures_uri ?? 'output_uri'} (every failure as JSON, paged), or run a subset with files or name_pattern` : 'the rest: read output_uri (paged)';
   return { ...r, ...shown, truncated_reason: reasons.length ? `${reasons.join('; ')}; ${more}` : null };
 }
 
@@ -105,11 +175,21 @@ function renderCheck(r: CheckToolResult): string {
     r.sandbox === 'bwrap' ? 'sandbox: bwrap' : r.sandbox === 'off' ? 'sandbox: OFF (checks.sandbox "off": test code could reach selfscope\'s private state and the network)' : `sandbox: UNAVAILABLE (${r.sandbox_reason ?? 'bwrap could not start'}): this run does not count for git_commit; install bubblewrap`,
   ];
   if (r.counts) lines.push(`tests: ${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.total} total`);
-  for (const f of r.failures.slice(0, 10)) lines.push(`FAIL ${f.file ?? ''} › ${f.name}\n  ${f.message.split('\n').slice(0, 4).join('\n  ')}`);
+  if (r.comparison) {
+    const c = r.comparison;
+    lines.push(`against the base (${c.base_branch} at ${c.base_commit.slice(0, 12)}, run ${c.base_run}): ${c.counts.new} new failure(s), ${c.counts.pre_existing} pre-existing, ${c.counts.flaky} flaky, ${c.counts.fixed} fixed`);
+  } else if (r.gate === 'no_new_failures' && r.check === 'test' && r.recorded) lines.push('no base run to compare with: git_commit will need one (checks.gate "no_new_failures")');
+  for (const f of r.failures.slice(0, 10)) {
+    const where = f.location ?? f.file ?? '';
+    const ea = f.expected !== undefined || f.actual !== undefined ? `\n  expected: ${(f.expected ?? '?').split('\n').slice(0, 3).join(' ')}\n  actual:   ${(f.actual ?? '?').split('\n').slice(0, 3).join(' ')}` : '';
+    lines.push(`FAIL${f.mark ? ` [${f.mark}]` : ''} ${where} › ${f.name}\n  ${f.message.split('\n').slice(0, 4).join('\n  ')}${ea}`);
+  }
   for (const f of r.flaky) lines.push(`FLAKY (passed on rerun) ${f.file ?? ''} › ${f.name}`);
   for (const d of r.diagnostics.slice(0, 20)) lines.push(`${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`);
   if (r.truncated_reason) lines.push(`cut: ${r.truncated_reason}`);
   if (r.ok && r.recorded) lines.push(r.check === 'test' ? 'Recorded: tests passed on this tree.' : 'Recorded: typecheck passed on this tree.');
+  if (!r.ok && r.comparison && r.gate === 'no_new_failures') lines.push(r.comparison.counts.new === 0 ? 'No new failures: git_commit accepts this tree once typecheck passed on it (checks.gate "no_new_failures").' : `git_commit refuses this tree until the ${r.comparison.counts.new} new failure(s) pass.`);
+  if (r.failures_total > r.failures.length && r.failures_uri) lines.push(`all ${r.failures_total} failures: ${r.failures_uri}`);
   if (r.ok && !r.recorded) lines.push('A subset passed; only a full run is recorded for git_commit.');
   lines.push(`full output: ${r.output_uri} (${r.output_bytes} bytes${r.output_dropped_bytes ? `, ${r.output_dropped_bytes} dropped over the cap` : ''})`);
   if (!r.ok && r.failures.length === 0 && r.diagnostics.length === 0) lines.push(`----- output tail (untrusted) -----\n${r.output_tail.slice(-1500)}\n-----`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define-tool.js';
 import { checkInputShape, checkOutputSchema, runCheckTool } from './_checks.js';
+import { followCheck } from './_follow-check.js';
 
 export default defineTool({
   name: 'run_tests',
@@ -16,5 +17,6 @@ export default defineTool({
   },
   outputSchema: checkOutputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (input, ctx) => runCheckTool('test', input, ctx),
+  longRunning: true,
+  handler: (input, ctx) => followCheck('test', input, ctx, runCheckTool, checkOutputSchema),
 });

@@ -1,5 +1,6 @@
 import { defineTool } from './define-tool.js';
 import { checkInputShape, checkOutputSchema, runCheckTool } from './_checks.js';
+import { followCheck } from './_follow-check.js';
 
 export default defineTool({
   name: 'run_typecheck',
@@ -10,5 +11,6 @@ export default defineTool({
   inputSchema: { ...checkInputShape },
   outputSchema: checkOutputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (input, ctx) => runCheckTool('typecheck', input, ctx),
+  longRunning: true,
+  handler: (input, ctx) => followCheck('typecheck', input, ctx, runCheckTool, checkOutputSchema),
 });

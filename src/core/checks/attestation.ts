@@ -66,6 +66,11 @@ export interface VerificationRun {
   sandbox: SandboxState;
   /** Why the sandbox was unavailable. */
   sandbox_reason: string | null;
+  /**
+   * A full test run's per-test outcomes, kept in their own signed record: its digest and
+   * size, bound here so that record cannot be swapped for another run's (absent: none kept).
+   */
+  outcomes?: { digest: string; tests: number } | null;
 }
 
 export interface Verification {
@@ -107,6 +112,11 @@ export async function verificationFor(privateDirPath: string, tree: string): Pro
   }
   const missing = (['typecheck', 'test'] as const).filter((c) => reasons[c] !== undefined);
   return { tree, verified: missing.length === 0, typecheck, test, missing, reasons };
+}
+
+/** Every recorded run of `check` on exactly this tree, newest first. */
+export async function runsOnTree(privateDirPath: string, tree: string, check: CheckName): Promise<VerificationRun[]> {
+  return (await readRuns(privateDirPath, { tree })).filter((r) => r.check === check);
 }
 
 export async function getVerificationRun(privateDirPath: string, id: string): Promise<VerificationRun | null> {

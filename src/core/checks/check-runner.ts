@@ -6,10 +6,11 @@ import type { ConfigFile } from '../../config/schema.js';
 import { UserInputError } from '../errors.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
 import { recordVerificationRun, treeIdentity, type CheckName } from './attestation.js';
-import { judgeTestRun, parseTscOutput, readTestReport, type Diagnostic, type TestCounts, type TestFailure } from './parse-results.js';
+import { judgeTestRun, outcomeId, parseTscOutput, readTestReport, type Diagnostic, type TestCounts, type TestFailure, type TestOutcome } from './parse-results.js';
 import { checkEnvironment, runProcess } from './process.js';
 import { createSandboxProbe, sandboxLayout, type SandboxMode, type SandboxProbe, type SandboxSpec, type SandboxState } from './sandbox.js';
-import { checkSubset, runnerArguments, selectCommand, subsetFileFromReport } from './select-command.js';
+import { checkSubset, runArgv, selectCommand, subsetFileFromReport } from './select-command.js';
+import { outcomeRecord, recordTestOutcomes, writeRunFailures, type RunFailure } from './test-outcomes.js';
 
 export interface CheckRunOptions {
   worktree: string;
@@ -18,6 +19,10 @@ export interface CheckRunOptions {
   files?: string[];
   namePattern?: string;
   rerunFailed?: boolean;
+  /** Outcome ids not worth a rerun (known to fail on the base): the others are rerun first. */
+  rerunSkip?: ReadonlySet<string>;
+  /** The run's id when the caller names it before the run starts (a run followed in the background); from newRunId(). */
+  id?: string;
   signal?: AbortSignal;
   onProgress?: (elapsedMs: number, message: string) => void;
 }
@@ -33,8 +38,11 @@ export interface CheckResult {
   command: string[];
   reason: string;
   counts: TestCounts | null;
-  failures: TestFailure[];
-  flaky: TestFailure[];
+  /** The first failures (every one is in the run's failures file, `failures_uri`). */
+  failures: RunFailure[];
+  /** Failures of the whole run, listed or not. */
+  failures_total: number;
+  flaky: RunFailure[];
   diagnostics: Diagnostic[];
   tree: string;
   tree_changed: boolean;
@@ -45,6 +53,10 @@ export interface CheckResult {
   output_bytes: number;
   output_dropped_bytes: number;
   output_uri: string;
+  /** Every failure as JSON, paged (null for a typecheck). */
+  failures_uri: string | null;
+  /** Whether each test's outcome was recorded (a full test run with a report). */
+  outcomes_recorded: boolean;
   /** The sandbox the run had; `unavailable` runs never count for a commit. */
   sandbox: SandboxState;
   sandbox_reason: string | null;
@@ -140,18 +152,18 @@ export class CheckRunner {
       throw new UserInputError(`timeout_s ${timeoutS} is over the limit of ${this.checks.maxTimeoutS}.`, { hint: `Use at most ${this.checks.maxTimeoutS} (checks.maxTimeoutS).` });
     }
     const command = await selectCommand(options.worktree, options.check, this.checks);
-    const id = `run-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const id = options.id !== undefined && RUN_ID.test(options.id) ? options.id : newRunId();
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-check-'));
     try {
       const reportFile = path.join(tmp, options.check === 'test' ? 'report' : 'tsc.txt');
       // files and name pattern are checked before anything runs: paths inside the worktree, never options.
       const requested = await checkSubset(options.worktree, command, { ...(options.files ? { files: options.files } : {}), ...(options.namePattern !== undefined ? { namePattern: options.namePattern } : {}) });
-      const { args, report } = runnerArguments(command, reportFile, requested);
-      const argv = [...command.argv, ...args];
+      const { argv, report } = runArgv(command, reportFile, requested);
       const treeBefore = await treeIdentity(options.worktree);
       const startedAt = new Date();
       const env = checkEnvironment(this.checks.envAllowlist, this.checks.env);
       const sandbox = await this.sandboxFor(options.worktree, tmp, env);
+      const realWorktree = await fs.realpath(options.worktree).catch(() => options.worktree);
       const ticker = options.onProgress ? setInterval(() => options.onProgress!(Date.now() - startedAt.getTime(), `${options.check} running`), 2000) : null;
       let result;
       try {
@@ -165,13 +177,15 @@ export class CheckRunner {
       let counts: TestCounts | null = null;
       let failures: TestFailure[] = [];
       let diagnostics: Diagnostic[] = [];
+      let outcomes: TestOutcome[] = [];
       // Only the report the runner wrote into this run's fresh directory counts, never the exit status alone.
       let testReport: Awaited<ReturnType<typeof readTestReport>> | null = null;
       if (options.check === 'test') {
-        testReport = report === 'junit' || report === 'jest-json' ? await readTestReport(reportFile, report) : null;
+        testReport = report === 'junit' || report === 'jest-json' ? await readTestReport(reportFile, report, undefined, realWorktree) : null;
         if (testReport && 'parsed' in testReport) {
           counts = testReport.parsed.counts;
           failures = testReport.parsed.failures;
+          outcomes = testReport.parsed.outcomes;
         }
       } else {
         diagnostics = parseTscOutput(result.output);
@@ -180,12 +194,14 @@ export class CheckRunner {
       // Reruns each failing test alone; those that pass then are flaky (and still fail the run).
       let flaky: TestFailure[] = [];
       if (options.rerunFailed && options.check === 'test' && failures.length > 0 && command.appendable && !result.timedOut && !result.cancelled) {
-        for (const failure of failures.slice(0, 10)) {
+        const skip = options.rerunSkip;
+        const worth = skip ? [...failures.filter((f) => !skip.has(outcomeId(f.file, f.name)))] : failures;
+        for (const failure of worth.filter((f) => !f.name.startsWith('(')).slice(0, 10)) {
           const rerunReport = path.join(tmp, `rerun-${flaky.length}-${randomBytes(2).toString('hex')}`);
           const shortName = failure.name.split(' > ').pop()!;
           const rerunFile = failure.file ? await subsetFileFromReport(options.worktree, failure.file) : null;
-          const rerunArgs = runnerArguments(command, rerunReport, { ...(rerunFile ? { files: [rerunFile] } : {}), namePattern: escapeRegex(shortName) });
-          const rerun = await runProcess([...command.argv, ...rerunArgs.args], { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: 1024 * 1024, ...(sandbox.spec ? { sandbox: sandbox.spec } : {}) });
+          const rerunArgs = runArgv(command, rerunReport, { ...(rerunFile ? { files: [rerunFile] } : {}), namePattern: escapeRegex(shortName) });
+          const rerun = await runProcess(rerunArgs.argv, { cwd: options.worktree, env, timeoutMs: timeoutS * 1000, ...(options.signal ? { signal: options.signal } : {}), maxOutputBytes: 1024 * 1024, ...(sandbox.spec ? { sandbox: sandbox.spec } : {}) });
           // Judged as a full run is: the runner's own report, read the same guarded way.
           const rerunResult = rerunArgs.report === 'junit' || rerunArgs.report === 'jest-json' ? await readTestReport(rerunReport, rerunArgs.report) : null;
           if (judgeTestRun({ exitCode: rerun.exitCode, unrecordable: command.unrecordable, report: rerunResult }) === null) flaky.push(failure);
@@ -207,7 +223,25 @@ export class CheckRunner {
       // A subset (files, name pattern) proves nothing about the whole tree: not recorded.
       const subset = (options.files?.length ?? 0) > 0 || options.namePattern !== undefined;
       let recorded = false;
+      // Test by test, a run compares with another only when its report is whole and its own.
+      const comparable =
+        options.check !== 'test'
+          ? 'not a test run'
+          : result.timedOut || result.cancelled
+            ? 'the run did not finish'
+            : treeChanged
+              ? 'the working tree changed while it ran'
+              : command.unrecordable
+                ? command.unrecordable
+                : !testReport || !('parsed' in testReport)
+                  ? 'no usable report from the runner'
+                  : counts && counts.passed + counts.failed === 0
+                    ? 'no test was executed'
+                    : null;
+      const flakyIds = flaky.map((f) => outcomeId(f.file, f.name));
+      const outcomeList = options.check === 'test' && testReport && 'parsed' in testReport && !subset ? outcomeRecord({ runId: id, tree: treeBefore, outcomes, flaky: flakyIds, comparable, finishedAt: finishedAt.toISOString() }) : null;
       if (!result.cancelled && !subset) {
+        if (outcomeList) await recordTestOutcomes(this.privateDirPath, outcomeList);
         await recordVerificationRun(this.privateDirPath, {
           id,
           tree: treeBefore,
@@ -224,17 +258,27 @@ export class CheckRunner {
           duration_ms: result.durationMs,
           sandbox: sandbox.state,
           sandbox_reason: sandbox.reason,
+          outcomes: outcomeList ? { digest: outcomeList.digest, tests: outcomeList.outcomes.length } : null,
         });
         recorded = true;
       }
       const tail = sanitizeUntrusted(result.output.slice(-TAIL_BYTES), TAIL_BYTES * 2, { keepNewlines: true }).text;
-      const clean = (f: TestFailure): TestFailure => ({
+      const clean = (f: TestFailure): RunFailure => ({
         ...f,
+        id: sanitizeUntrusted(outcomeId(f.file, f.name), 600).text,
         message: sanitizeUntrusted(f.message, 1500, { keepNewlines: true }).text,
         name: sanitizeUntrusted(f.name, 300).text,
-        ...(f.expected !== undefined ? { expected: sanitizeUntrusted(f.expected, 500).text } : {}),
-        ...(f.actual !== undefined ? { actual: sanitizeUntrusted(f.actual, 500).text } : {}),
+        ...(f.file !== null ? { file: sanitizeUntrusted(f.file, 300).text } : {}),
+        ...(f.location !== undefined ? { location: sanitizeUntrusted(f.location, 400).text } : {}),
+        ...(f.expected !== undefined ? { expected: sanitizeUntrusted(f.expected, 500, { keepNewlines: true }).text } : {}),
+        ...(f.actual !== undefined ? { actual: sanitizeUntrusted(f.actual, 500, { keepNewlines: true }).text } : {}),
       });
+      const cleaned = failures.map(clean);
+      const flakySet = new Set(flakyIds);
+      if (options.check === 'test') {
+        // Flaky marks are known now; new and pre-existing ones once compared with a base run.
+        await writeRunFailures(this.stateDirPath, { run_id: id, tree: treeBefore, failures: cleaned.map((f, i) => (flakySet.has(outcomeId(failures[i]!.file, failures[i]!.name)) ? { ...f, mark: 'flaky' as const } : f)) });
+      }
       return {
         id,
         check: options.check,
@@ -245,7 +289,8 @@ export class CheckRunner {
         command: argv,
         reason: command.reason,
         counts,
-        failures: failures.slice(0, MAX_LISTED).map(clean),
+        failures: cleaned.slice(0, MAX_LISTED),
+        failures_total: failures.length,
         flaky: flaky.map(clean),
         diagnostics: diagnostics.slice(0, MAX_LISTED * 2).map((d) => ({ ...d, message: sanitizeUntrusted(d.message, 500).text, file: sanitizeUntrusted(d.file, 300).text })),
         tree: treeBefore,
@@ -257,6 +302,8 @@ export class CheckRunner {
         output_bytes: result.outputBytes,
         output_dropped_bytes: result.droppedBytes,
         output_uri: `selfscope://runs/${id}`,
+        failures_uri: options.check === 'test' ? `selfscope://runs/${id}?view=failures` : null,
+        outcomes_recorded: outcomeList !== null && recorded,
         sandbox: sandbox.state,
         sandbox_reason: sandbox.reason,
       };
@@ -268,6 +315,13 @@ export class CheckRunner {
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+const RUN_ID = /^run-[a-z0-9]+-[0-9a-f]{6}$/;
+
+/** A fresh run id, of the form `selfscope://runs/{id}` reads. */
+export function newRunId(): string {
+  return `run-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** The full output of a run, paged. */

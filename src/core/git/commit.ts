@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { ConfigFile } from '../../config/schema.js';
 import { appendAudit } from '../audit/audit-log.js';
 import { seedIndex, treeIdentity, verificationFor } from '../checks/attestation.js';
+import { comparisonSummary, decideGate, type BaseOutcomes, type BaseRef, type GateMode } from '../checks/gate.js';
+import { UNTRUSTED_DETAIL } from '../text/egress.js';
 import { PolicyError, UserInputError } from '../errors.js';
 import { findApproval, recordApproval, type ApprovalChannel } from '../policy/approvals.js';
 import { envFiles, isProtectedBranch, scanChangeForSecrets, SECRET_SCAN_LIMITS, sensitivePaths } from '../policy/policy.js';
@@ -25,6 +27,17 @@ export interface CommitRequest {
   git: ConfigFile['git'];
   /** Asks the human at the client to approve a sensitive change (used only where git.elicitationApproves); null when nobody can be asked. */
   askHuman?: (question: { message: string; files: string[]; tree: string }) => Promise<{ approvedBy: string } | null>;
+  /** checks.gate (default "strict"). */
+  gate?: GateMode;
+  /** Runs the base's full suite when checks.gate is "no_new_failures" and none is recorded. */
+  ensureBase?: (base: BaseRef) => Promise<BaseOutcomes>;
+}
+
+/** On what grounds the tree was let through, and how its tests stand against the base's. */
+export interface CommitGate {
+  mode: GateMode;
+  reason: string;
+  comparison: ReturnType<typeof comparisonSummary> | null;
 }
 
 export interface CommitResult {
@@ -34,6 +47,7 @@ export interface CommitResult {
   parent: string;
   files: string[];
   approval: string | null;
+  gate: CommitGate;
 }
 
 const IDENTITY_DEFAULTS = { name: 'selfscope', email: 'selfscope@localhost.invalid' };
@@ -91,17 +105,44 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
   if (tree === headTree) throw new UserInputError('Nothing to commit: the tree equals HEAD.', { hint: 'Edit files in the worktree first (git_status shows what changed).' });
 
   const verification = await verificationFor(req.privateDirPath, tree);
-  if (!verification.verified) {
-    const current = await treeIdentity(req.worktree, git);
-    const why =
-      req.paths && current !== tree
-        ? 'the commit would hold only the given paths, a tree the checks never ran on'
-        : verification.typecheck || verification.test
-          ? `on this exact tree: ${verification.missing.map((m) => `${m}: ${verification.reasons[m] ?? 'did not pass'}`).join('; ')}`
-          : 'typecheck and tests have not passed on this exact tree (a file changed since they ran, or they never ran)';
-    throw new PolicyError(`Refused: ${why}. Nothing is committed unless run_typecheck and run_tests both passed on exactly the tree being committed.`, {
-      hint: req.paths && current !== tree ? 'Commit every change (omit paths), or remove the other changes; then run run_typecheck and run_tests, and commit.' : 'Run run_typecheck and run_tests on this worktree now (after your last edit), fix what fails, then call git_commit again.',
+  const current = verification.verified ? tree : await treeIdentity(req.worktree, git);
+  if (req.paths && current !== tree && !verification.verified) {
+    throw new PolicyError('Refused: the commit would hold only the given paths, a tree the checks never ran on. Nothing is committed unless run_typecheck and run_tests both passed on exactly the tree being committed.', {
+      hint: 'Commit every change (omit paths), or remove the other changes; then run run_typecheck and run_tests, and commit.',
       details: { tree, missing: verification.missing },
+    });
+  }
+  const mode = req.gate ?? 'strict';
+  const decision = await decideGate({ privateDirPath: req.privateDirPath, worktree: req.worktree, tree, mode, git: req.git, verification, ...(req.ensureBase ? { ensureBase: req.ensureBase } : {}) });
+  const summary = decision.comparison ? comparisonSummary(decision.comparison) : null;
+  if (mode !== 'strict' || decision.comparison) {
+    await appendAudit(req.privateDirPath, {
+      kind: 'selfscope_policy',
+      event: 'commit_gate',
+      tool: 'git_commit',
+      outcome: decision.allowed ? `allowed: ${decision.reason}` : `refused: ${decision.reason}`,
+      arguments: { tree, branch, mode },
+      details: { ...(summary ? { comparison: summary } : {}) },
+    }).catch(() => {});
+  }
+  if (!decision.allowed) {
+    if (mode === 'strict') {
+      const why = verification.typecheck || verification.test ? decision.reason : 'typecheck and tests have not passed on this exact tree (a file changed since they ran, or they never ran)';
+      throw new PolicyError(`Refused: ${why}. Nothing is committed unless run_typecheck and run_tests both passed on exactly the tree being committed.`, {
+        hint: decision.hint ?? 'Run run_typecheck and run_tests on this worktree now (after your last edit), fix what fails, then call git_commit again.',
+        details: { tree, missing: verification.missing },
+      });
+    }
+    const newOnes = decision.comparison?.new_failures ?? [];
+    throw new PolicyError(`Refused (checks.gate "no_new_failures"): ${newOnes.length ? `${newOnes.length} new failing test(s) — ${decision.reason}` : decision.reason}.`, {
+      hint: decision.hint ?? 'Run run_typecheck and run_tests, then call git_commit again.',
+      details: {
+        tree,
+        gate: mode,
+        ...(summary ? { comparison: { ...summary.counts, base_commit: summary.base_commit, branch_run: summary.branch_run, base_run: summary.base_run } } : {}),
+        // Test names are the agent's text: shown delimited, never in the message.
+        ...(newOnes.length ? { [UNTRUSTED_DETAIL]: `New failures (${newOnes.length}):\n${newOnes.slice(0, 30).join('\n')}${newOnes.length > 30 ? `\n… and ${newOnes.length - 30} more (selfscope://runs/${summary?.branch_run}?view=failures)` : ''}` } : {}),
+      },
     });
   }
 
@@ -164,6 +205,6 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
   const sha = (await git.run(['commit-tree', tree, '-p', parent, '-m', req.message], { env })).trim();
   await git.run(['update-ref', '-m', 'selfscope: verified commit', `refs/heads/${branch}`, sha, parent]);
   await git.run(['read-tree', sha]);
-  return { sha, tree, branch, parent, files, approval };
+  return { sha, tree, branch, parent, files, approval, gate: { mode, reason: decision.reason, comparison: summary } };
 }
 

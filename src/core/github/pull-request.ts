@@ -5,8 +5,9 @@ import path from 'node:path';
 import type { Octokit } from '@octokit/rest';
 import type { ConfigFile } from '../../config/schema.js';
 import { verificationFor } from '../checks/attestation.js';
+import { comparisonMarkdown, recordedComparison } from '../checks/gate.js';
 import { UpstreamError, UserInputError } from '../errors.js';
-import { defaultBranch } from '../git/branch.js';
+import { defaultBranch, resolveBase } from '../git/branch.js';
 import { gitDiff } from '../git/inspect.js';
 import { GitRunner, runIsolatedGit } from '../git/runner.js';
 import { redactSecrets } from '../text/secrets.js';
@@ -266,16 +267,30 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
   const git = new GitRunner(worktree);
   const branch = (await git.run(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
   if (!branch) throw new UserInputError('The worktree is not on a branch.', { hint: 'Use the worktree git_branch_create returned.' });
-  const head = (await git.run(['rev-parse', 'HEAD'])).trim();
+  const head = (await git.run(['rev-parse', '--verify', 'HEAD^{commit}']).catch(() => '')).trim();
+  if (!head) throw new UserInputError('The worktree\'s branch has no commit yet.', { hint: 'Commit the change with git_commit first.' });
   const tree = (await git.run(['rev-parse', 'HEAD^{tree}'])).trim();
   const verification = await verificationFor(config.privateDirPath, tree);
-  // The repository's own default branch (configured, else the remote's HEAD, else main/master), never a guess.
+  // The repository's own default branch (configured, else the remote's HEAD, else the main checkout's), never a guess.
   const base = options.base ?? (await defaultBranch(git, config.git.defaultBranch, config.git.remote));
-  const stat = await gitDiff(worktree, { mode: 'range', base, head: 'HEAD', statOnly: true, perPage: 100 }).catch(() => null);
+  const baseRef = await resolveBase(git, base, config.git.remote);
+  if (!baseRef) throw new UserInputError(`The base "${base.slice(0, 80)}" is not a branch here (nor ${config.git.remote.slice(0, 40)}/${base.slice(0, 80)}).`, { hint: 'Omit base to use the default branch, set git.defaultBranch, or name an existing branch.' });
+  const ahead = Number((await git.run(['rev-list', '--count', '--end-of-options', `${baseRef.ref}..HEAD`])).trim());
+  if (!(ahead > 0)) throw new UserInputError(`${branch.slice(0, 100)} has no commit that ${base.slice(0, 80)} does not have: there is nothing to propose.`, { hint: 'Commit the change with git_commit first (or pass the base the branch was made from).' });
+  const stat = await gitDiff(worktree, { mode: 'range', base: baseRef.ref, head: 'HEAD', statOnly: true, perPage: 100 }).catch(() => null);
   const diffStat = stat ? [...stat.files.map((f) => `${f.path} | +${f.added ?? '?'} -${f.deleted ?? '?'}`), `${stat.stat.files} files, +${stat.stat.added} -${stat.stat.deleted}`].join('\n') : '(unavailable)';
-  const verificationText = verification.verified
-    ? [`Typecheck and tests passed on tree \`${tree}\` (the committed tree):`, `- typecheck: \`${verification.typecheck!.command.join(' ')}\` (run ${verification.typecheck!.id})`, `- tests: \`${verification.test!.command.join(' ')}\` (run ${verification.test!.id})${verification.test!.counts ? `: ${verification.test!.counts.passed} passed, ${verification.test!.counts.failed} failed, ${verification.test!.counts.skipped} skipped` : ''}`].join('\n')
-    : `Not verified on tree \`${tree}\` (missing: ${verification.missing.join(', ')}).`;
+  // The committed tree's full run against its base's, test by test, when both are recorded.
+  const comparison = await recordedComparison(config.privateDirPath, worktree, tree, config.git, verification.test).catch(() => null);
+  const noNewFailures = !verification.verified && comparison !== null && comparison.new_failures.length === 0 && verification.typecheck !== null && verification.reasons.typecheck === undefined;
+  const runLines = () => [`- typecheck: \`${verification.typecheck!.command.join(' ')}\` (run ${verification.typecheck!.id})`, `- tests: \`${verification.test!.command.join(' ')}\` (run ${verification.test!.id})${verification.test!.counts ? `: ${verification.test!.counts.passed} passed, ${verification.test!.counts.failed} failed, ${verification.test!.counts.skipped} skipped` : ''}`];
+  const verificationText = [
+    verification.verified
+      ? [`Typecheck and tests passed on tree \`${tree}\` (the committed tree):`, ...runLines()].join('\n')
+      : noNewFailures
+        ? [`Typecheck passed on tree \`${tree}\` (the committed tree), and no test fails there that passed on the base (checks.gate "no_new_failures"):`, ...runLines()].join('\n')
+        : `Not verified on tree \`${tree}\` (missing: ${verification.missing.join(', ')}).`,
+    ...(comparison ? ['', redactSecrets(comparisonMarkdown(comparison))] : []),
+  ].join('\n');
   const body = pullRequestBody({ evidence: options.evidence, verification: verificationText, diffStat, branch });
 
   // The title leaves selfscope like the body: secrets redacted, on one line.
@@ -287,9 +302,10 @@ export async function createPullRequest(options: CreatePullRequestOptions): Prom
     // Nothing is pushed anywhere: not to a local or foreign remote, not without a token.
     const dir = path.join(config.stateDirPath, 'proposals', branch.replace(/[^A-Za-z0-9._-]+/g, '-'));
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const patch = await git.run(['format-patch', '--stdout', '--no-color', '--no-ext-diff', '--no-textconv', '--end-of-options', `${base}..HEAD`]).catch(() => '');
+    // The commits over the base, as `git am` applies them on it (binary files included).
+    const patch = await git.run(['format-patch', '--stdout', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--no-signature', '--end-of-options', `${baseRef.ref}..HEAD`]);
     await fs.writeFile(path.join(dir, 'change.patch'), patch);
-    await fs.writeFile(path.join(dir, 'PROPOSAL.md'), `# ${title}\n\nBranch: \`${branch}\` at \`${head}\` (not pushed).\n\nWhy a local proposal: ${reason ?? 'no GitHub repository is configured'}.\n\n${body}\n\nApply with: \`git am ${path.join(dir, 'change.patch')}\`\n`);
+    await fs.writeFile(path.join(dir, 'PROPOSAL.md'), `# ${title}\n\nBranch: \`${branch}\` at \`${head}\` (not pushed), ${ahead} commit(s) over \`${base}\`.\n\nWhy a local proposal: ${reason ?? 'no GitHub repository is configured'}.\n\n${body}\n\nApply on \`${base}\` with: \`git checkout ${base} && git am ${path.join(dir, 'change.patch')}\`\n`);
     return { kind: 'local_proposal', number: null, url: null, updated: false, pushed: false, proposal_dir: dir, branch, head, tree, local_reason: reason ?? 'no GitHub repository is configured' };
   }
   await pushToGitHub({ git, url: target.url, branch, sha: head, token });

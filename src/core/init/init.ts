@@ -7,6 +7,7 @@ import { GitRunner } from '../git/runner.js';
 import { parseGitHubRemote } from '../github/remote.js';
 import { sensitivePaths } from '../policy/policy.js';
 import { ensureStateDir } from '../state/state-dir.js';
+import { fitToolTimeout, measuredCheckTimes } from '../checks/check-times.js';
 
 /**
  * `selfscope init`: detects how a bot repository logs, builds and is hosted, then writes
@@ -66,6 +67,8 @@ export interface InitResult {
   advice: CommitAdvice;
   /** Things a person should know that are not changes (e.g. the schema is not installed here). */
   notes: string[];
+  /** The tool-call timeout printed for Codex (tool_timeout_sec) and Claude Code (MCP_TOOL_TIMEOUT, in ms). */
+  toolTimeoutS: number;
 }
 
 export interface InitOptions {
@@ -364,13 +367,29 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     notes.push(`"$schema" points at ${schemaRef}, which is there once selfscope is installed in this repository (npm i -D /path/to/selfscope-<version>.tgz); until then editors have no completion for the file, and nothing else depends on it.`);
   }
 
+  // init does not run the suite (minutes, unasked): it says how to choose the commit gate.
+  if (detection.scripts.test !== null && !/"gate"\s*:/.test((await readText(path.join(repo, CONFIG_FILE_NAME))) ?? '')) {
+    notes.push(
+      `The commit gate is checks.gate "strict": git_commit needs every test to pass on the committed tree. If the default branch's own suite already fails on this machine (tests that need the network, depend on timing, or load native modules), no fix could ever be committed: run the suite once on the default branch (\`${detection.packageManager ?? 'npm'} run test\`, or run_tests on an unchanged worktree), and if it is red set "checks": { "gate": "no_new_failures" } in ${CONFIG_FILE_NAME}. git_commit then needs typecheck passed and no test failing that passed on the base; pre-existing and flaky failures are listed, not blocking.`,
+    );
+  }
+
   const maxCheckS = options.checkMaxTimeoutS ?? 1800;
-  const toolTimeoutS = options.codexToolTimeoutS ?? maxCheckS + 60;
+  // Fitted to the recorded check times when there are some, else to the longest a check may run.
+  const measured = options.privateDir ? await measuredCheckTimes(options.privateDir) : null;
+  const fit = fitToolTimeout(measured, maxCheckS);
+  const toolTimeoutS = options.codexToolTimeoutS ?? fit.seconds;
+  // The README states the default (MCP_TOOL_TIMEOUT=1860000): said here only when this repository needs another value.
+  if (toolTimeoutS !== 1860) {
+    notes.push(
+      `Claude Code ends an MCP tool call after MCP_TOOL_TIMEOUT milliseconds: start it with MCP_TOOL_TIMEOUT=${toolTimeoutS * 1000} in its environment (${fit.why}). A check that runs longer can still be followed: run_tests and run_typecheck take wait_s and then return the run's id, whose result selfscope://runs/{id} shows once it ends; clients with MCP tasks wait for it through the task.`,
+    );
+  }
   const toml = (v: string) => JSON.stringify(v);
   const commented: Array<[string, string]> = [
     ['env_vars = ["GITHUB_TOKEN"]', "from Codex's environment, for pull requests (without it: a local proposal)"],
     [`startup_timeout_sec = ${CODEX_STARTUP_TIMEOUT_S}`, 'Codex waits 10 s for a server to start by default'],
-    [`tool_timeout_sec = ${toolTimeoutS}`, `Codex ends a tool call at 60 s by default; a check may run ${maxCheckS} s (checks.maxTimeoutS)`],
+    [`tool_timeout_sec = ${toolTimeoutS}`, `Codex ends a tool call at 60 s by default; ${fit.why}`],
   ];
   const width = Math.max(...commented.map(([line]) => line.length)) + 2;
   const codexBlock = [
@@ -381,5 +400,5 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   ].join('\n');
   const claudeMcpAdd = `claude mcp add selfscope -- ${[options.server.command, ...options.server.args].map(shellQuote).join(' ')}`;
   const advice = await adviseCommits(repo, options, changes, mcpFiles);
-  return { repo, detection, changes, codexBlock, claudeMcpAdd, advice, notes };
+  return { repo, detection, changes, codexBlock, claudeMcpAdd, advice, notes, toolTimeoutS };
 }

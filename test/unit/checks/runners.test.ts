@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema, DEFAULT_SENSITIVE_PATHS } from '../../../src/config/schema.js';
 import { judgeTestRun, parseJestJson, parseJunit, readTestReport } from '../../../src/core/checks/parse-results.js';
-import { checkSubset, runnerArguments, selectCommand, type CheckCommand } from '../../../src/core/checks/select-command.js';
+import { checkSubset, runArgv, runnerArguments, selectCommand, type CheckCommand } from '../../../src/core/checks/select-command.js';
 import { parseShellScript } from '../../../src/core/checks/shell-words.js';
 import { UserInputError } from '../../../src/core/errors.js';
 import { sensitivePaths } from '../../../src/core/policy/policy.js';
@@ -51,8 +51,9 @@ describe('shell scripts, taken apart', () => {
   });
 
   it.each([
-    ['vitest run $(cat list)', /command substitution/],
-    ['vitest run `cat list`', /command substitution/],
+    ['vitest run $((1 + 2))', /arithmetic expansion/],
+    ['vitest run $(cat list', /unterminated \$\(/],
+    ['vitest run `cat list`', /command substitution with backquotes/],
     ['for f in a b; do vitest run $f; done', /keyword for/],
     ['(cd sub && vitest run)', /subshell/],
     ['vitest run &', /background/],
@@ -61,6 +62,14 @@ describe('shell scripts, taken apart', () => {
     ['vitest run &&', /without a command/],
   ])('does not take apart %s', (script, why) => {
     expect(parseShellScript(script).unclear).toMatch(why);
+  });
+
+  it('keeps a $(…) in its word, with its text, quotes and parentheses inside it', () => {
+    const p = parseShellScript(`bun test $(bun run --silent "list (all)") --x "a $(echo ')') b"`);
+    expect(p.unclear).toBeNull();
+    const words = p.segments[0]!.words;
+    expect(words.map((w) => w.substitutions ?? null)).toEqual([null, null, ['bun run --silent "list (all)"'], null, ["echo ')'"]]);
+    expect(words.map((w) => w.literal)).toEqual([true, true, false, true, false]);
   });
 
   it('marks words the shell would expand as not literal', () => {
@@ -139,10 +148,13 @@ describe('which runner a test command runs, and the exact argv', () => {
     ['exit 0', /cannot tell which test runner.*exit 0/],
     ['node scripts/run.js --test', /cannot tell which test runner/],
     ['vitest run a && vitest run b', /runs tests more than once/],
-    ['vitest run $(cat list)', /command substitution/],
+    ['vitest run `cat list`', /backquotes/],
+    ['bun test $(vitest run --reporter=json)', /command substitution \$\(vitest run --reporter=json\) that runs tests/],
+    ['bun test $(npm run files)', /command substitution \$\(npm run files\) that runs tests/],
+    ['bun test $(for f in a; do echo $f; done)', /command substitution .* that uses the shell keyword for/],
     ['for f in a b; do vitest run $f; done', /keyword for/],
   ])('makes `%s` unrecordable, saying why and what a person can do', async (script, why) => {
-    const { command } = await select({ test: script });
+    const { command } = await select({ test: script, files: 'vitest run' });
     expect(command.unrecordable).toMatch(why);
     expect(command.unrecordable).toMatch(/checks\.(runner|test)/);
     expect(command.placement).toEqual({ kind: 'none' });
@@ -161,7 +173,49 @@ describe('which runner a test command runs, and the exact argv', () => {
   });
 });
 
+describe('a script that computes its file list with $(…)', () => {
+  it('puts the report flags before the substitution, whose output may hold a "--"', async () => {
+    const { command } = await select({ test: 'bun test $(bun run --silent test:files)', 'test:files': 'bun scripts/list.ts' });
+    expect(command.unrecordable).toBeNull();
+    expect(command.runner).toBe('bun-test');
+    const args = runnerArguments(command, '/r/report').args;
+    expect(args.slice(0, 2)).toEqual(['-c', 'bun test "$@" $(bun run --silent test:files)']);
+    expect(args.slice(3)).toEqual(['--reporter=junit', '--reporter-outfile=/r/report']);
+    // What computes the list decides which tests count: said where selfscope_status shows it.
+    expect(command.reason).toMatch(/\$\(bun run --silent test:files\), so what that command reads decides which tests count: a person can add the files it reads to git\.sensitivePaths/);
+  });
+
+  it('runs a files subset as the runner call alone: no list, no other command', async () => {
+    const { command } = await select({ test: 'tsc -p . && vitest run $(node list.mjs) --config vitest.unit.ts' });
+    const argv = runArgv(command, '/r/report', { files: ['test/a.test.js'] }).argv;
+    expect(argv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(argv[2]!.split('\n').at(-1)).toBe('vitest run "$@"  --config vitest.unit.ts');
+    expect(argv.slice(3)).toEqual(['sh', ...VITEST_FLAGS, 'test/a.test.js']);
+    // A name pattern alone keeps the script and its list: the tests named, among the suite's files.
+    expect(runArgv(command, '/r/report', { namePattern: 'x' }).argv[2]).toMatch(/tsc -p \. && vitest run "\$@" \$\(node list\.mjs\)/);
+  });
+});
+
 describe('files and name_pattern', () => {
+  it('leaves out the script\'s own files, and keeps its options and their values', async () => {
+    const { command } = await select({ test: 'vitest run src --config vitest.unit.ts -t unit' });
+    // The whole suite still runs through npm, as the script says.
+    expect(argvOf(command)).toEqual(['npm', 'run', 'test', '--', ...VITEST_FLAGS]);
+    const argv = runArgv(command, '/r/report', { files: ['test/a.test.js'] }).argv;
+    expect(argv[2]!.split('\n').at(-1)).toBe('vitest run  --config vitest.unit.ts -t unit "$@"');
+    expect(argv.at(-1)).toBe('test/a.test.js');
+    const jest = (await select({}, { test: ['jest', '--testPathPattern', 'unit', '-c', 'jest.config.js', 'test/'] })).command;
+    expect(runArgv(jest, '/r/report', { files: ['test/a.test.js'] }).argv).toEqual(['jest', '-c', 'jest.config.js', '--json', '--outputFile=/r/report', '--', 'test/a\\.test\\.js']);
+    const bun = (await select({ test: 'bun test --preload ./setup.ts ./tests -- ./more' }, {}, { 'bun.lock': '' })).command;
+    expect(runArgv(bun, '/r/report', { files: ['a.test.ts'] }).argv[2]!.split('\n').at(-1)).toBe('bun test --preload ./setup.ts  "$@"');
+  });
+
+  it('runs the runner itself for a files subset of a script it cannot read (checks.runner)', async () => {
+    const { command } = await select({ test: './scripts/test.sh' }, { runner: 'bun-test' });
+    expect(runArgv(command, '/r/report', { files: ['a.test.ts'] }).argv).toEqual(['bun', 'test', '--reporter=junit', '--reporter-outfile=/r/report', '--', './a.test.ts']);
+    expect(runArgv(command, '/r/report', { namePattern: 'x' }).argv).toEqual(['npm', 'run', 'test', '--', '--reporter=junit', '--reporter-outfile=/r/report', '--test-name-pattern=x']);
+  });
+
   it('passes the name pattern as the value of its flag, so it is never read as an option', async () => {
     const subset = { namePattern: '--config=evil.ts' };
     expect(argvOf((await select({ test: 'vitest run' })).command, subset).at(-1)).toBe('--testNamePattern=--config=evil.ts');
@@ -246,7 +300,7 @@ describe('reports', () => {
   });
 
   it('passes a run only on a report with an executed test, no failure and exit 0', () => {
-    const report = (counts: { passed: number; failed: number; skipped: number; total: number }) => ({ parsed: { counts, failures: [] } });
+    const report = (counts: { passed: number; failed: number; skipped: number; total: number }) => ({ parsed: { counts, failures: [], outcomes: [] } });
     expect(judgeTestRun({ exitCode: 0, unrecordable: null, report: report({ passed: 2, failed: 0, skipped: 1, total: 3 }) })).toBeNull();
     expect(judgeTestRun({ exitCode: 0, unrecordable: 'runner unknown', report: null })).toBe('runner unknown');
     expect(judgeTestRun({ exitCode: 0, unrecordable: null, report: { problem: 'no report file was written' } })).toMatch(/no usable report.*nothing proves a test ran/);

@@ -196,6 +196,13 @@ describe('selfscope init', () => {
     await fs.writeFile(path.join(dir, 'node_modules', 'selfscope', 'schema', 'selfscope.config.schema.json'), '{}');
     expect((await runInit(opts(dir, { dryRun: true }))).notes).toEqual([]);
   });
+
+  it('says how to choose the commit gate when there is a test suite, without running it', async () => {
+    const { dir } = await botRepo({ 'package.json': JSON.stringify({ scripts: { test: 'bun test' } }) });
+    expect((await runInit(opts(dir, { dryRun: true }))).notes.join('\n')).toMatch(/if it is red set "checks": \{ "gate": "no_new_failures" \}/);
+    await fs.writeFile(path.join(dir, 'selfscope.config.json'), JSON.stringify({ checks: { gate: 'strict' } }));
+    expect((await runInit(opts(dir, { dryRun: true }))).notes.join('\n')).not.toMatch(/checks\.gate/);
+  });
 });
 
 describe('parsers', () => {
