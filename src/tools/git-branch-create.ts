@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { createBranchWorktree } from '../core/git/branch.js';
-import { sandboxedStepRunner } from '../core/worktree/setup-steps.js';
+import { worktreeOptionsFrom } from '../core/worktree/from-config.js';
 import { defineTool } from './define-tool.js';
 import { audited } from './_git.js';
 
@@ -38,22 +38,10 @@ export default defineTool({
     const { config } = ctx.app;
     const result = await audited(ctx, 'git_branch_create', input, () =>
       createBranchWorktree({
-        repo: config.repo,
-        stateDirPath: config.stateDirPath,
-        privateDirPath: config.privateDirPath,
+        ...worktreeOptionsFrom(config),
         name: input.name,
         reuse: input.reuse,
-        prefix: config.git.branchPrefix,
-        remote: config.git.remote,
-        ...(config.worktree.dir !== undefined ? { worktreeDir: config.worktree.dir } : {}),
-        prepare: {
-          copy: config.worktree.copy,
-          setup: config.worktree.setup,
-          setupTimeoutS: config.worktree.setupTimeoutS,
-          runStep: sandboxedStepRunner({ checks: config.checks, repo: config.repo, stateDirPath: config.stateDirPath, privateDirPath: config.privateDirPath }),
-        },
         ...(input.base ? { base: input.base } : {}),
-        ...(config.git.defaultBranch ? { defaultBranch: config.git.defaultBranch } : {}),
       }),
     );
     const p = result.prepared;

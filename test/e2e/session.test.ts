@@ -90,6 +90,8 @@ describe('the session launcher with stand-in claude and codex', () => {
     expect(result.summary).toMatch(/^[1-9]\d* anomalies; same worktree; task: A user reported a problem with the bot, in their words: "that music skip thing is broken again"/);
     expect(result.branch).toMatch(/^selfscope\/investigate-that-music-skip-thing-is-broken-again-[0-9a-f]{6}$/);
     expect(result.worktree.startsWith(path.join(state(), 'worktrees'))).toBe(true);
+    // Prepared like a git_branch_create worktree: the checkout's dependencies are there.
+    expect((await fs.readdir(path.join(result.worktree, 'node_modules'))).length).toBeGreaterThan(0);
     expect(result.cost_usd).toBe(0.42);
     expect(events.filter((e) => e.agent_event?.type === 'tool_call').map((e) => e.agent_event?.tool)).toEqual(['mcp__selfscope__detect_anomalies', 'mcp__selfscope__git_branch_create', 'mcp__selfscope__git_pr_merge']);
     expect(events.at(-1)?.type).toBe('session_finished');

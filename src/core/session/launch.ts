@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { appendAudit, readPullRequestRecords } from '../audit/audit-log.js';
 import { createBranchWorktree } from '../git/branch.js';
+import { worktreesDir } from '../git/worktrees.js';
+import { worktreeOptionsFrom } from '../worktree/from-config.js';
 import { githubToken } from '../github/pull-request.js';
 import { checkBudget, isDevModePaused } from './budget.js';
 import { runSession, type LaunchSessionOptions, type LaunchSessionResult, type SessionDeps } from './launcher.js';
@@ -30,17 +32,11 @@ export function createSessionDeps(config: ResolvedConfig, options: { env?: NodeJ
     repo: config.repo,
     stateDirPath: config.stateDirPath,
     privateDirPath: config.privateDirPath,
+    worktreesRoot: () => worktreesDir({ repo: config.repo, stateDirPath: config.stateDirPath, privateDirPath: config.privateDirPath, dir: config.worktree.dir }),
     isPaused: () => isDevModePaused(config),
     checkBudget: (alreadyCounted) => checkBudget(config, { alreadyCounted }),
     createWorktree: async (name) => {
-      const created = await createBranchWorktree({
-        repo: config.repo,
-        stateDirPath: config.stateDirPath,
-        name,
-        prefix: config.git.branchPrefix,
-        remote: config.git.remote,
-        ...(config.git.defaultBranch ? { defaultBranch: config.git.defaultBranch } : {}),
-      });
+      const created = await createBranchWorktree({ ...worktreeOptionsFrom(config), name });
       return { branch: created.branch, worktree: created.worktree };
     },
     // The agent starts this server in its worktree, which makes that worktree the tools' default.

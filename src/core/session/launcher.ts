@@ -54,6 +54,8 @@ export interface SessionDeps {
   stateDirPath: string;
   /** selfscope's private state: hidden from the agent; the token file lives here while the session runs. */
   privateDirPath: string;
+  /** Where branch worktrees live (worktree.dir, else <stateDir>/worktrees): the agent sees only its own. */
+  worktreesRoot(): Promise<string>;
   /** Dev mode: while true, no session starts. */
   isPaused(): Promise<boolean>;
   /** Refuses (throws PolicyError) when today's launches or dollars are spent. */
@@ -111,9 +113,10 @@ async function sandboxPaths(deps: SessionDeps, worktree: string): Promise<Sandbo
     if (real) set.add(real);
   };
   await add(hidden, deps.privateDirPath);
-  const worktreesRoot = path.join(deps.stateDirPath, 'worktrees');
+  const worktreesRoot = await deps.worktreesRoot();
   for (const entry of new Set([...(await fs.readdir(deps.stateDirPath).catch(() => [] as string[])), 'sessions'])) {
-    if (entry !== 'worktrees') await add(hidden, path.join(deps.stateDirPath, entry));
+    const p = path.join(deps.stateDirPath, entry);
+    if (path.resolve(p) !== path.resolve(worktreesRoot)) await add(hidden, p);
   }
   const own = await fs.realpath(worktree).catch(() => path.resolve(worktree));
   for (const entry of await fs.readdir(worktreesRoot).catch(() => [] as string[])) {
