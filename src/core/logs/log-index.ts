@@ -10,7 +10,11 @@ import { ConfigurationError, UserInputError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { LOG_COLUMNS, type LogQueryable } from './columns.js';
 import { discoverLogFiles } from './discover.js';
+import { IndexClient, OwnerGoneError } from './index-client.js';
+import { IndexServer, type IndexService } from './index-owner.js';
+import { indexSocketPath, wireSignature } from './index-protocol.js';
 import { createLineParser, headHash, type BadLineReason, type LineParser, type LogRow } from './parse-line.js';
+import { DuplicateFailures } from './duplicates.js';
 import { RefreshMeter, type RefreshProgressListener } from './refresh-progress.js';
 
 export type { RefreshProgress, RefreshProgressListener } from './refresh-progress.js';
@@ -24,10 +28,17 @@ export type { RefreshProgress, RefreshProgressListener } from './refresh-progres
  * new stream; a copy whose head matches a known stream continues it (copy-truncate), so
  * lines are neither lost nor duplicated.
  *
- * One process at a time can hold a DuckDB file for writing. The first selfscope process
- * of a repository holds `<stateDir>/index.duckdb`; another process (a second agent
- * session) that finds it locked builds a private index of its own, removed when it
- * closes. Neither fails, neither sees a corrupted index.
+ * When a file is truncated or replaced with lines still unread, the copy it was rotated
+ * to is looked for among its siblings (any name, matched by head hash) and read from the
+ * stream's offset first.
+ *
+ * One process at a time can hold a DuckDB file. The first selfscope process of a
+ * repository holds `<stateDir>/index.duckdb` (its owner) and answers the others over a
+ * Unix socket (index-owner.ts); another process (a second agent session, the watcher, a
+ * CLI query) finds the file locked and becomes a client of the owner (index-client.ts):
+ * the same methods, answered from the one index. When the owner exits, a client opens
+ * the file itself (the DuckDB lock decides which one) and serves the rest. Only when no
+ * owner answers does a process build a private index, removed when it closes.
  */
 
 export const INDEX_VERSION = 2;
@@ -36,6 +47,9 @@ const HEAD_MAX = 4096;
 const MAX_BAD_OFFSETS = 5;
 // How long a copy of a live file waits for the original's truncation before it is read as a file of its own.
 const COPY_WAIT_MS = 30_000;
+// How long a process that finds the index locked waits for its owner to listen (it may be replaying
+// a long write-ahead log) before it builds a private one.
+const OWNER_WAIT_MS = 30_000;
 // Lines parsed between two looks at the clock for a progress report.
 const LINES_PER_PROGRESS_CHECK = 256;
 
@@ -121,6 +135,8 @@ const COLUMN_DDL = Object.entries(LOG_COLUMNS)
 
 export class LogIndex implements LogQueryable {
   private readonly parser: LineParser;
+  /** Marks the second logging of one failure (state across lines, bounded). */
+  private readonly duplicates: DuplicateFailures;
   private readonly streams = new Map<string, Stream>();
   /** New files that look like a copy of a live stream, by "dev:ino", with when first seen. */
   private readonly deferred = new Map<string, number>();
@@ -134,44 +150,189 @@ export class LogIndex implements LogQueryable {
   private watchers: fs.FSWatcher[] = [];
   private pollTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private closing = false;
+  private closingDone: Promise<void> | null = null;
+  private instance: DuckDBInstance | null = null;
+  private connection: DuckDBConnection | null = null;
+  private indexFile = '';
+  private indexMode: 'shared' | 'private' = 'shared';
+  /** Set while another process owns the index and this one asks it. */
+  private remote: IndexClient | null = null;
+  /** What the owner last said about the index, for freshness() and health() of a client. */
+  private remoteState: { freshness: Freshness; health: FileHealth[] } | null = null;
+  private server: IndexServer | null = null;
+  private acquiring: Promise<void> | null = null;
+  private readonly signature: string;
 
-  private constructor(
-    private readonly options: LogIndexOptions,
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
-    readonly file: string,
-    readonly mode: 'shared' | 'private',
-  ) {
+  private constructor(private readonly options: LogIndexOptions) {
     this.parser = createLineParser(options.schema);
+    this.duplicates = new DuplicateFailures(options.schema.duplicateWindowMs);
+    this.signature = createHash('sha1')
+      .update(JSON.stringify({ v: INDEX_VERSION, schema: options.schema, lineBytes: options.limits.lineBytes, columns: LOG_COLUMNS }))
+      .digest('hex');
   }
 
-  /** Opens (or creates) the index; see the class comment for the shared/private rule. */
+  /** Opens the index, or connects to the process that holds it; see the class comment. */
   static async open(options: LogIndexOptions): Promise<LogIndex> {
     await fsp.mkdir(options.stateDirPath, { recursive: true, mode: 0o700 });
     await removeStalePrivateIndexes(options.stateDirPath);
-    const shared = path.join(options.stateDirPath, 'index.duckdb');
-    let instance: DuckDBInstance;
-    let file = shared;
-    let mode: 'shared' | 'private' = 'shared';
-    try {
-      instance = await createInstance(shared, options);
-    } catch (error) {
-      if (!/lock/i.test(String((error as Error).message))) throw wrapOpenError(error, shared);
-      file = path.join(options.stateDirPath, `index-${process.pid}.duckdb`);
-      mode = 'private';
-      options.logger.log('info', 'the shared log index is held by another selfscope process; building a private one', { file });
-      instance = await createInstance(file, options);
-    }
-    const conn = await instance.connect();
-    const index = new LogIndex(options, instance, conn, file, mode);
-    await index.setup();
+    const index = new LogIndex(options);
+    await index.acquire();
     return index;
   }
 
+  /** The DuckDB file this process reads, or the owner's when it asks the owner. */
+  get file(): string {
+    return this.indexFile;
+  }
+
+  get mode(): 'shared' | 'private' {
+    return this.indexMode;
+  }
+
+  /** owner: holds the shared file; client: asks the process that does; private: holds an index of its own. */
+  get role(): 'owner' | 'client' | 'private' {
+    return this.remote ? 'client' : this.indexMode === 'private' ? 'private' : 'owner';
+  }
+
+  private get conn(): DuckDBConnection {
+    if (!this.connection) throw new ConfigurationError('The log index is closed.');
+    return this.connection;
+  }
+
+  /**
+   * Becomes the owner of the shared file, or a client of its owner. The DuckDB file lock
+   * decides: of two processes racing, exactly one opens it. A process that finds it locked
+   * and no owner answering (one still starting) tries again for a while, then builds a
+   * private index rather than wait without end.
+   */
+  private acquire(): Promise<void> {
+    this.acquiring ??= this.acquireNow().finally(() => {
+      this.acquiring = null;
+    });
+    return this.acquiring;
+  }
+
+  private async acquireNow(): Promise<void> {
+    const { options } = this;
+    const shared = path.join(options.stateDirPath, 'index.duckdb');
+    const socketPath = indexSocketPath(options.stateDirPath);
+    const signature = wireSignature(this.signature, options.logs);
+    const deadline = Date.now() + OWNER_WAIT_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (this.closing) return;
+      // An owner that answers holds the file: ask it first, which spares loading DuckDB at all.
+      const connected = await IndexClient.connect(socketPath);
+      if (connected && connected.hello['signature'] === signature) {
+        const client = connected.client;
+        this.remote = client;
+        this.indexFile = shared;
+        this.indexMode = 'shared';
+        this.absorb(connected.hello);
+        client.onClose(() => {
+          if (this.closing || this.remote !== client) return;
+          this.remote = null;
+          // Take over now, so that the index keeps up (and followers keep hearing) before the next call.
+          void this.acquire().catch((error: unknown) => options.logger.log('warning', 'cannot take over the log index', { error: String(error) }));
+        });
+        return;
+      }
+      if (!connected) {
+        let instance: DuckDBInstance | null = null;
+        try {
+          instance = await createInstance(shared, options);
+        } catch (error) {
+          if (!isLockError(error)) throw wrapOpenError(error, shared);
+        }
+        if (instance) {
+          await this.adoptFile(instance, shared, 'shared');
+          this.server = await IndexServer.listen(socketPath, this.service(signature), options.logger);
+          return;
+        }
+      }
+      if (connected) {
+        connected.client.close();
+        options.logger.log('info', 'the selfscope process holding the shared log index reads the logs differently (another version or configuration); building a private one', {});
+        break;
+      }
+      if (Date.now() >= deadline) {
+        options.logger.log('info', 'the shared log index is held by a process that does not answer; building a private one', {});
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+    }
+    const file = path.join(options.stateDirPath, `index-${process.pid}.duckdb`);
+    await this.adoptFile(await createInstance(file, options), file, 'private');
+  }
+
+  private async adoptFile(instance: DuckDBInstance, file: string, mode: 'shared' | 'private'): Promise<void> {
+    try {
+      this.connection = await instance.connect();
+      this.instance = instance;
+      this.indexFile = file;
+      this.indexMode = mode;
+      this.remote = null;
+      this.remoteState = null;
+      await this.setup();
+    } catch (error) {
+      this.connection?.closeSync();
+      this.connection = null;
+      this.instance = null;
+      instance.closeSync();
+      throw error;
+    }
+  }
+
+  /** What this process, as owner, answers to the others (see IndexService). */
+  private service(signature: string): IndexService {
+    return {
+      signature,
+      refresh: (onProgress) => this.refresh(onProgress ? { onProgress } : {}),
+      all: async (sql, params) => {
+        await this.refresh();
+        return this.guardedQuery(sql, params, { maxRows: Number.MAX_SAFE_INTEGER });
+      },
+      query: (sql, params, o) => this.guardedQuery(sql, params, o),
+      sql: (sql, o) => this.guardedQuery(sql, [], o),
+      state: () => ({ freshness: this.freshness(), health: this.health() }),
+    };
+  }
+
+  /** Takes in what the owner said about the index; tells followers when it grew. */
+  private absorb(reply: unknown): void {
+    const r = reply as { freshness?: Freshness; health?: FileHealth[] };
+    if (!r.freshness) return;
+    const before = this.remoteState?.freshness.events;
+    this.remoteState = { freshness: r.freshness, health: r.health ?? this.remoteState?.health ?? [] };
+    if (before !== undefined && r.freshness.events !== before) for (const follower of this.followers) follower();
+  }
+
+  /**
+   * Runs `local` when this process holds an index, else `remote` through the owner; when
+   * the owner goes away mid-request, takes over (or finds the next owner) and asks again.
+   */
+  private async route<T>(local: () => Promise<T>, remote: (client: IndexClient) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.acquiring) await this.acquiring;
+      if (this.closed) throw new ConfigurationError('The log index is closed.');
+      // A takeover that failed (in the background) is tried again by the next call.
+      if (!this.remote && !this.connection) await this.acquire();
+      const client = this.remote;
+      if (!client) return local();
+      try {
+        return await remote(client);
+      } catch (error) {
+        if (!(error instanceof OwnerGoneError) || attempt >= 3) throw error;
+        if (this.remote === client) this.remote = null;
+        await this.acquire();
+      }
+    }
+  }
+
   private async setup(): Promise<void> {
-    const signature = createHash('sha1')
-      .update(JSON.stringify({ v: INDEX_VERSION, schema: this.options.schema, lineBytes: this.options.limits.lineBytes, columns: LOG_COLUMNS }))
-      .digest('hex');
+    const signature = this.signature;
+    this.streams.clear();
+    this.deferred.clear();
     await this.conn.run('CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
     const rows = (await this.conn.runAndReadAll(`SELECT value FROM meta WHERE key = 'signature'`)).getRowObjectsJS();
     if (rows[0]?.['value'] !== signature) {
@@ -219,11 +380,20 @@ export class LogIndex implements LogQueryable {
   /** Brings the index up to date. When nothing changed it costs a stat per file. */
   refresh(options: RefreshOptions = {}): Promise<RefreshStats> {
     const { onProgress } = options;
-    if (!onProgress) return this.exclusive(() => this.refreshNow());
-    // Its own entry, so that the same function passed by two callers is heard by both.
-    const listener: RefreshProgressListener = (p) => onProgress(p);
-    this.progressListeners.add(listener);
-    return this.exclusive(() => this.refreshNow()).finally(() => this.progressListeners.delete(listener));
+    return this.route(
+      () => {
+        if (!onProgress) return this.exclusive(() => this.refreshNow());
+        // Its own entry, so that the same function passed by two callers is heard by both.
+        const listener: RefreshProgressListener = (p) => onProgress(p);
+        this.progressListeners.add(listener);
+        return this.exclusive(() => this.refreshNow()).finally(() => this.progressListeners.delete(listener));
+      },
+      async (client) => {
+        const reply = (await client.request('refresh', { progress: onProgress !== undefined }, onProgress)) as { stats: RefreshStats };
+        this.absorb(reply);
+        return reply.stats;
+      },
+    );
   }
 
   private async refreshNow(): Promise<RefreshStats> {
@@ -240,8 +410,12 @@ export class LogIndex implements LogQueryable {
         if (!stream.live || stream.fd === null) continue;
         const size = fstatSize(stream.fd);
         if (size === null) continue;
-        if (size < stream.offset) {
-          stream.live = false; // truncated in place: the path will be picked up as a new stream
+        // Shorter, or longer with another first line (truncated, then written past our offset):
+        // truncated in place (copy-truncate). The unread tail is in the copy; the path is picked up as a new stream.
+        if (size < stream.offset || (size > stream.offset && headOf(stream.fd) !== stream.head)) {
+          const r = await this.readFromCopy(stream, 'truncated', getAppender, meter);
+          newEvents += r.events;
+          badLines += r.bad;
           continue;
         }
         if (size > stream.offset) {
@@ -264,9 +438,11 @@ export class LogIndex implements LogQueryable {
       for (const file of found) {
         meter.bytesTotal -= estimates.get(file) ?? 0;
         let stream = [...this.streams.values()].find((s) => s.live && s.dev === file.dev && s.ino === file.ino);
-        if (stream && file.bytes < stream.offset) {
-          stream.live = false; // same inode, shorter: truncated (copy-truncate's second half)
-          closeFd(stream);
+        if (stream && (file.bytes < stream.offset || (stream.fd === null && file.bytes > stream.offset && readHead(file.path) !== stream.head))) {
+          // Same inode, shorter: truncated (copy-truncate's second half) while we were not reading it.
+          const r = await this.readFromCopy(stream, 'truncated', getAppender, meter);
+          newEvents += r.events;
+          badLines += r.bad;
           stream = undefined;
         }
         if (!stream) {
@@ -311,9 +487,15 @@ export class LogIndex implements LogQueryable {
           badLines += r.bad;
         }
       }
-      // Streams no longer matched by the globs (rotated away) were drained above: let them go.
+      // Streams no longer matched by the globs (rotated away) were drained above through their
+      // descriptor; one without (this process started after the rotation) is read where it went.
       for (const stream of this.streams.values()) {
         if (stream.live && !seen.has(stream.id)) {
+          if (stream.fd === null) {
+            const r = await this.readFromCopy(stream, 'replaced', getAppender, meter);
+            newEvents += r.events;
+            badLines += r.bad;
+          }
           stream.live = false;
           closeFd(stream);
         }
@@ -338,6 +520,32 @@ export class LogIndex implements LogQueryable {
     this.lastRefreshMs = performance.now() - started;
     if (newEvents > 0) for (const follower of this.followers) follower();
     return { new_events: newEvents, bad_lines: badLines, files: [...this.streams.values()].filter((s) => s.live).length, elapsed_ms: this.lastRefreshMs };
+  }
+
+  /**
+   * A stream whose file was truncated or replaced with lines possibly unread: finds where
+   * they went among the files beside it (the same inode renamed, or a copy: any name whose
+   * first line is the stream's and that is at least as long as what was read), moves the
+   * stream onto it and reads on from its offset. Without one, the stream ends where it was.
+   */
+  private async readFromCopy(stream: Stream, why: 'truncated' | 'replaced', getAppender: () => Promise<DuckDBAppender>, meter: RefreshMeter): Promise<{ events: number; bad: number }> {
+    closeFd(stream);
+    const copy = findCopy(stream, why === 'truncated');
+    let fd: number | null = null;
+    try {
+      if (copy) fd = fs.openSync(copy.path, 'r');
+    } catch {
+      fd = null;
+    }
+    const opened = fd === null ? null : fs.fstatSync(fd);
+    if (!copy || fd === null || !opened || opened.ino !== copy.ino || opened.dev !== copy.dev) {
+      if (fd !== null) fs.closeSync(fd);
+      stream.live = false;
+      return { events: 0, bad: 0 };
+    }
+    this.options.logger.log('info', 'reading the rest of a rotated log from its copy', { file: displayPath(this.options.repo, copy.path), from: stream.offset });
+    Object.assign(stream, { path: copy.path, dev: copy.dev, ino: copy.ino, live: true, fd });
+    return opened.size > stream.offset ? this.readStream(stream, opened.size, getAppender, meter) : { events: 0, bad: 0 };
   }
 
   /** Reads `stream` from its offset to `size`, appending rows for every complete line. */
@@ -413,6 +621,7 @@ export class LogIndex implements LogQueryable {
           markBad(parsed, offset);
           continue;
         }
+        this.duplicates.mark(parsed);
         appendRow(appender, `${stream.id}:${offset}`, shownPath, offset, lineBuf.length, parsed);
         stream.lines++;
         if (parsed.cut) stream.cut++;
@@ -457,8 +666,17 @@ export class LogIndex implements LogQueryable {
 
   /** LogQueryable: refresh, then run read-only SQL over `logs` with the configured timeout. */
   async all<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    await this.refresh();
-    return this.exclusive(() => this.run<T>(sql, params, this.options.limits.queryTimeoutMs, Number.MAX_SAFE_INTEGER)).then((r) => r.rows);
+    return this.route(
+      async () => {
+        await this.refresh();
+        return this.exclusive(() => this.run<T>(sql, params, this.options.limits.queryTimeoutMs, Number.MAX_SAFE_INTEGER)).then((r) => r.rows);
+      },
+      async (client) => {
+        const reply = (await client.request('all', { sql, params })) as { rows: T[] };
+        this.absorb(reply);
+        return reply.rows;
+      },
+    );
   }
 
   /**
@@ -466,7 +684,10 @@ export class LogIndex implements LogQueryable {
    * most `maxRows`, `more` says there were more. Does not refresh.
    */
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[], options: { timeoutMs?: number; maxRows?: number } = {}): Promise<{ rows: T[]; more: boolean }> {
-    return this.exclusive(() => this.run<T>(sql, params, options.timeoutMs ?? this.options.limits.queryTimeoutMs, options.maxRows ?? Number.MAX_SAFE_INTEGER));
+    return this.route(
+      () => this.exclusive(() => this.run<T>(sql, params, options.timeoutMs ?? this.options.limits.queryTimeoutMs, options.maxRows ?? Number.MAX_SAFE_INTEGER)),
+      async (client) => (await client.request('query', { sql, params, ...options })) as { rows: T[]; more: boolean },
+    );
   }
 
   /**
@@ -474,6 +695,20 @@ export class LogIndex implements LogQueryable {
    * The database itself is locked down (no file access, no extensions, locked settings).
    */
   sqlSelect(sql: string, options: { timeoutMs?: number; maxRows: number }): Promise<{ rows: Row[]; more: boolean }> {
+    return this.route(
+      () => this.guardedQuery(sql, [], options),
+      async (client) => (await client.request('sql', { sql, ...options })) as { rows: Row[]; more: boolean },
+    );
+  }
+
+  /**
+   * sqlSelect's guard with parameters: what other processes get through the socket, their
+   * engines' queries included. The owner's timeout is the most a query gets.
+   */
+  private guardedQuery(sql: string, params: readonly unknown[], options: { timeoutMs?: number; maxRows?: number }): Promise<{ rows: Row[]; more: boolean }> {
+    const limit = this.options.limits.queryTimeoutMs;
+    const timeoutMs = Math.min(options.timeoutMs ?? limit, limit);
+    const maxRows = options.maxRows ?? Number.MAX_SAFE_INTEGER;
     return this.exclusive(async () => {
       let extracted;
       try {
@@ -504,10 +739,11 @@ export class LogIndex implements LogQueryable {
         });
       }
       try {
-        return await this.withTimeout(options.timeoutMs ?? this.options.limits.queryTimeoutMs, async () => {
-          const reader = await prepared.streamAndReadUntil(options.maxRows + 1);
+        return await this.withTimeout(timeoutMs, async () => {
+          if (params.length > 0) prepared.bind(params.map(toDuckValue) as never);
+          const reader = maxRows === Number.MAX_SAFE_INTEGER ? await prepared.runAndReadAll() : await prepared.streamAndReadUntil(maxRows + 1);
           const rows = reader.getRowObjectsJS().map(plainRow);
-          return { rows: rows.slice(0, options.maxRows), more: rows.length > options.maxRows };
+          return { rows: rows.slice(0, maxRows), more: rows.length > maxRows };
         });
       } catch (error) {
         if (error instanceof UserInputError) throw error;
@@ -553,6 +789,11 @@ export class LogIndex implements LogQueryable {
   }
 
   freshness(): Freshness {
+    if (this.remote && this.remoteState) {
+      const f = this.remoteState.freshness;
+      const newest = f.newest_event === null ? null : Date.parse(f.newest_event);
+      return { ...f, lag_ms: newest === null ? null : Math.max(0, Date.now() - newest) };
+    }
     return {
       events: this.eventCount,
       newest_event: this.newestTs === null ? null : new Date(this.newestTs).toISOString(),
@@ -564,6 +805,7 @@ export class LogIndex implements LogQueryable {
   }
 
   health(): FileHealth[] {
+    if (this.remote && this.remoteState) return this.remoteState.health.map((h) => ({ ...h }));
     return [...this.streams.values()].map((s) => ({
       path: displayPath(this.options.repo, s.path),
       stream_id: s.id,
@@ -615,15 +857,28 @@ export class LogIndex implements LogQueryable {
     this.pollTimer = null;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closingDone ??= this.closeNow();
+    return this.closingDone;
+  }
+
+  private async closeNow(): Promise<void> {
+    this.closing = true;
     this.stopWatching();
     this.followers.clear();
-    await this.queue.catch(() => {});
+    await this.acquiring?.catch(() => {});
     this.closed = true;
+    this.remote?.close();
+    this.remote = null;
+    // Stop answering before letting go of the file: whoever opens it next finds no socket of ours.
+    await this.server?.close();
+    this.server = null;
+    await this.queue.catch(() => {});
     for (const s of this.streams.values()) closeFd(s);
-    this.conn.closeSync();
-    this.instance.closeSync();
+    this.connection?.closeSync();
+    this.connection = null;
+    this.instance?.closeSync();
+    this.instance = null;
     if (this.mode === 'private') {
       await fsp.rm(this.file, { force: true });
       await fsp.rm(`${this.file}.wal`, { force: true });
@@ -643,6 +898,11 @@ async function createInstance(file: string, options: LogIndexOptions): Promise<D
     allow_community_extensions: 'false',
     lock_configuration: 'true',
   });
+}
+
+/** DuckDB's refusal to open a file another process holds. */
+function isLockError(error: unknown): boolean {
+  return /lock/i.test(String(error instanceof Error ? error.message : error));
 }
 
 function wrapOpenError(error: unknown, file: string): Error {
@@ -707,11 +967,55 @@ function closeFd(stream: Stream): void {
   }
 }
 
+/**
+ * The file beside `stream`'s that holds what it had plus what was written after: its own
+ * inode under another name (unless it was truncated), else the longest regular file of at
+ * least `offset` bytes with the same first line. Symlinks are not followed.
+ */
+function findCopy(stream: Stream, truncated: boolean): { path: string; dev: number; ino: number } | null {
+  const dir = path.dirname(stream.path);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+  let best: { path: string; dev: number; ino: number; size: number } | null = null;
+  for (const name of names) {
+    const file = path.join(dir, name);
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(file);
+    } catch {
+      continue;
+    }
+    if (!stat.isFile() || stat.size < stream.offset) continue;
+    const same = stat.dev === stream.dev && stat.ino === stream.ino;
+    if (same && truncated) continue;
+    if (same) return { path: file, dev: stat.dev, ino: stat.ino };
+    if (best && stat.size <= best.size) continue;
+    if (readHead(file) !== stream.head) continue;
+    best = { path: file, dev: stat.dev, ino: stat.ino, size: stat.size };
+  }
+  return best;
+}
+
 /** Hash of the file's first complete line (its identity across renames and copies), or null. */
 function readHead(file: string): string | null {
   let fd: number | null = null;
   try {
     fd = fs.openSync(file, 'r');
+    return headOf(fd);
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+/** readHead of an open file. */
+function headOf(fd: number): string | null {
+  try {
     const buf = Buffer.alloc(HEAD_MAX);
     const n = fs.readSync(fd, buf, 0, HEAD_MAX, 0);
     const nl = buf.subarray(0, n).indexOf(10);
@@ -719,8 +1023,6 @@ function readHead(file: string): string | null {
     return headHash(buf.subarray(0, nl));
   } catch {
     return null;
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
   }
 }
 
@@ -769,6 +1071,8 @@ function appendRow(a: DuckDBAppender, id: string, file: string, offset: number, 
   text(r.session_id);
   text(r.turn_id);
   text(r.trigger_message_id);
+  if (r.trigger_message_ids === null) a.appendNull();
+  else a.appendList(r.trigger_message_ids);
   text(r.call_id);
   a.appendVarchar(r.fingerprint);
   a.appendBoolean(r.is_failure);

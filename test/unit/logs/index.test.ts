@@ -100,6 +100,59 @@ describe('incremental ingest', () => {
     expect(ids.map((r) => r.call_id)).toEqual(['call_0', 'call_1', 'call_2', 'call_3']);
   });
 
+  it('reads the unread tail from a copy outside the globs before the truncated file (copytruncate to .ndjson.1)', async () => {
+    const file = path.join(logDir, 'runtime-actions.ndjson');
+    await fs.writeFile(file, `${line(0)}\n${line(1)}\n`);
+    const index = await openIndex();
+    expect(await count(index)).toBe(2);
+    // Written after the last refresh, before the rotation; the last one torn by it.
+    await fs.appendFile(file, `${line(2)}\n${line(3)}\n${line(4).slice(0, 30)}`);
+    await fs.copyFile(file, `${file}.1`); // logrotate's default name: not matched by data/logs/*.ndjson
+    await fs.truncate(file, 0);
+    await fs.appendFile(file, `${line(5)}\n`);
+    expect(await count(index)).toBe(5);
+    const ids = await index.all<{ call_id: string; file: string }>('SELECT call_id, file FROM logs ORDER BY ts');
+    expect(ids.map((r) => r.call_id)).toEqual(['call_0', 'call_1', 'call_2', 'call_3', 'call_5']);
+    expect(ids.find((r) => r.call_id === 'call_3')!.file).toBe('data/logs/runtime-actions.ndjson.1');
+    // Nothing is read twice on later refreshes, and the rotated copy is a finished stream.
+    await fs.appendFile(file, `${line(6)}\n`);
+    expect(await count(index)).toBe(6);
+    expect(await count(index, 'HAVING count(DISTINCT id) = count(*)')).toBe(6);
+    expect(index.health().filter((h) => h.live).map((h) => h.path)).toEqual(['data/logs/runtime-actions.ndjson']);
+  });
+
+  it('reads the unread tail from the copy when the rotation happened while no process was reading', async () => {
+    const file = path.join(logDir, 'runtime-actions.ndjson');
+    await fs.writeFile(file, `${line(0)}\n${line(1)}\n`);
+    let index = await openIndex();
+    expect(await count(index)).toBe(2);
+    await index.close();
+    indexes.pop();
+    await fs.appendFile(file, `${line(2)}\n`);
+    await fs.copyFile(file, `${file}.1`);
+    await fs.truncate(file, 0);
+    // Written past the old offset again: only the first line says it is another file.
+    await fs.appendFile(file, `${[3, 4, 5, 6].map((i) => line(i)).join('\n')}\n`);
+    index = await openIndex();
+    const ids = await index.all<{ call_id: string }>('SELECT call_id FROM logs ORDER BY ts');
+    expect(ids.map((r) => r.call_id)).toEqual(['call_0', 'call_1', 'call_2', 'call_3', 'call_4', 'call_5', 'call_6']);
+  });
+
+  it('reads the unread tail of a file renamed out of the globs while no process was reading', async () => {
+    const file = path.join(logDir, 'runtime-actions.ndjson');
+    await fs.writeFile(file, `${line(0)}\n`);
+    let index = await openIndex();
+    expect(await count(index)).toBe(1);
+    await index.close();
+    indexes.pop();
+    await fs.appendFile(file, `${line(1)}\n`);
+    await fs.rename(file, `${file}.1`);
+    await fs.writeFile(file, `${line(2)}\n`);
+    index = await openIndex();
+    const ids = await index.all<{ call_id: string }>('SELECT call_id FROM logs ORDER BY ts');
+    expect(ids.map((r) => r.call_id)).toEqual(['call_0', 'call_1', 'call_2']);
+  });
+
   it('reads several files (shards) appended to at once', async () => {
     const a = path.join(logDir, 'shard-a.ndjson');
     const b = path.join(logDir, 'shard-b.ndjson');
@@ -232,19 +285,19 @@ describe('queries', () => {
 });
 
 describe('two processes on one repository', () => {
-  it('lets a second index work while the first holds the shared file', async () => {
+  it('answers a second process from the first one\'s index', async () => {
     await fs.writeFile(path.join(logDir, 'a.ndjson'), `${line(0)}\n${line(1)}\n`);
     const first = await openIndex();
     expect(first.mode).toBe('shared');
+    expect(first.role).toBe('owner');
     expect(await count(first)).toBe(2);
-    // A second opener in another process finds the file locked. Simulate it from here by
-    // spawning a real process that opens the same repository.
+    // A second opener in another process finds the file locked and asks this one.
     const { execa } = await import('execa');
-    const child = await execa(process.execPath, [path.resolve('test/helpers/open-index.mjs'), dir], { reject: false, timeout: 30_000 });
-    expect(child.stderr).toBe('');
-    expect(JSON.parse(child.stdout)).toMatchObject({ mode: 'private', events: 2 });
-    // The first still works, and the private file was removed when the second closed.
     await fs.appendFile(path.join(logDir, 'a.ndjson'), `${line(2)}\n`);
+    const child = await execa(process.execPath, [path.resolve('test/helpers/open-index.mjs'), dir], { reject: false, timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toMatchObject({ role: 'client', mode: 'shared', events: 3, ids: 3 });
+    // The first read the line the second asked it to read, once; nobody built a private index.
     expect(await count(first)).toBe(3);
     const files = await fs.readdir(path.join(dir, '.selfscope'));
     expect(files.filter((f) => /^index-\d+\.duckdb/.test(f))).toEqual([]);
