@@ -14,7 +14,7 @@ export default defineTool({
     worktree: z.string().max(4096).optional(),
     title: z.string().min(1).max(250),
     summary: z.string().max(10_000).optional().describe('What the change does and why.'),
-    anomaly_id: z.string().max(100).optional(),
+    anomaly_id: z.string().max(100).regex(/^[\w.:-]+$/, 'an anomaly id from detect_anomalies (letters, digits, _ . : -)').optional(),
     figures: z.string().max(2000).optional().describe('The anomaly\'s figures, e.g. "error rate 45% (15/33) vs 0% baseline".'),
     queries: z.array(z.string().max(4000)).max(10).optional().describe('query_runtime_logs arguments (JSON) that show the evidence.'),
     base: z.string().max(250).optional(),

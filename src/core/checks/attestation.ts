@@ -86,6 +86,11 @@ export interface Verification {
 // Found by id or by tree; the check name is part of the decision: all three are bound.
 const RUNS = new SealedTable<VerificationRun>('verification_runs', { id: 'id', tree: 'tree', check_name: 'check' });
 
+/** Every verified run record (at most `limit`), any tree: what measuring check times reads. */
+export function listVerificationRuns(privateDirPath: string, limit: number): Promise<VerificationRun[]> {
+  return RUNS.select(privateDirPath, {}, limit);
+}
+
 export async function recordVerificationRun(privateDirPath: string, run: VerificationRun): Promise<void> {
   await RUNS.insert(privateDirPath, run);
 }

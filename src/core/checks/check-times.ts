@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { SealedTable } from '../state/sealed-table.js';
-import type { CheckName, VerificationRun } from './attestation.js';
+import { listVerificationRuns, type CheckName, type VerificationRun } from './attestation.js';
 
 /**
  * How long this repository's checks take, from the recorded runs, and the tool-call
@@ -15,8 +14,6 @@ export interface MeasuredChecks {
   runs: number;
 }
 
-// The verification runs attestation.ts records (same table, same bound columns); read only.
-const RUNS = new SealedTable<VerificationRun>('verification_runs', { id: 'id', tree: 'tree', check_name: 'check' });
 const LATEST = 20;
 
 /**
@@ -29,7 +26,7 @@ export async function measuredCheckTimes(privateDirPath: string): Promise<Measur
   if (present.includes(false)) return null;
   let runs: VerificationRun[];
   try {
-    runs = await RUNS.select(privateDirPath, {}, 2000);
+    runs = await listVerificationRuns(privateDirPath, 2000);
   } catch {
     return null;
   }

@@ -264,6 +264,9 @@ export interface CreatePullRequestOptions {
 export async function createPullRequest(options: CreatePullRequestOptions): Promise<PullRequestResult> {
   const { config, worktree } = options;
   if (!options.title.trim() || options.title.length > 250) throw new UserInputError('The title must be 1 to 250 characters.', { hint: 'Say what the fix does, like a commit subject.' });
+  // The id goes into an HTML comment the merge path reads back: nothing that could close it.
+  const anomalyId = options.evidence.anomaly_id;
+  if (anomalyId !== undefined && !/^[\w.:-]{1,100}$/.test(anomalyId)) throw new UserInputError('anomaly_id is not an anomaly id.', { hint: 'Pass the id detect_anomalies returned (letters, digits, _ . : -), or leave it out.' });
   const git = new GitRunner(worktree);
   const branch = (await git.run(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
   if (!branch) throw new UserInputError('The worktree is not on a branch.', { hint: 'Use the worktree git_branch_create returned.' });

@@ -26,6 +26,8 @@ describe('a local proposal on a repository whose default branch is master', () =
     await recordPassingChecks(b.worktree, repo.privateDir);
     await commitVerified({ worktree: b.worktree, privateDirPath: repo.privateDir, git: config.git, message: 'Fix the queue' });
 
+    // An id that would close the body's marker comment is refused before anything is written.
+    await expect(createPullRequest({ worktree: b.worktree, config, title: 'Fix the queue', evidence: { anomaly_id: 'an-1 --> <!-- selfscope:anomaly=other' }, env: {} })).rejects.toThrow(/not an anomaly id/);
     const pr = await createPullRequest({ worktree: b.worktree, config, title: 'Fix the queue', evidence: {}, env: {} });
     expect(pr.kind).toBe('local_proposal');
     expect(pr.local_reason).toMatch(/no GitHub token/);
