@@ -576,7 +576,7 @@ export async function planTest(worktree: string, source: TestSource, scripts: Re
   const alone = analysis.alone !== undefined ? prelude + analysis.alone : null;
   // The command that computes the file list decides which tests count, as a runner's config does.
   const listNote = analysis.substitutions?.length
-    ? `; its arguments come from ${analysis.substitutions.slice(0, 3).map((t) => `$(${shown(t, 60)})`).join(', ')}, so what that command reads decides which tests count: a person can add the files it reads to git.sensitivePaths`
+    ? `; its arguments come from ${analysis.substitutions.slice(0, 3).map((t) => `$(${shown(t, 60)})`).join(', ')}, so what that command reads decides which tests count: files a package script names need approval to change; add any others it reads to git.sensitivePaths`
     : '';
   if (analysis.direct) {
     const d = analysis.direct;

@@ -8,7 +8,7 @@ import { comparisonSummary, decideGate, type BaseOutcomes, type BaseRef, type Ga
 import { UNTRUSTED_DETAIL } from '../text/egress.js';
 import { PolicyError, UserInputError } from '../errors.js';
 import { findApproval, recordApproval, type ApprovalChannel } from '../policy/approvals.js';
-import { envFiles, isProtectedBranch, scanChangeForSecrets, SECRET_SCAN_LIMITS, sensitivePaths } from '../policy/policy.js';
+import { envFiles, filesNamedByScripts, isProtectedBranch, scanChangeForSecrets, SECRET_SCAN_LIMITS, sensitivePaths } from '../policy/policy.js';
 import { defaultBranch } from './branch.js';
 import { GitCommandError, GitRunner } from './runner.js';
 
@@ -172,7 +172,7 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
   }
 
   let approval: string | null = null;
-  const sensitive = sensitivePaths(files, req.git.sensitivePaths);
+  const sensitive = [...new Set([...sensitivePaths(files, req.git.sensitivePaths), ...filesNamedByScripts(await packageScripts(req.worktree), files)])];
   if (sensitive.length > 0) {
     // A client can answer its own confirmations: an elicitation counts only where configured.
     const elicitationCounts = req.git.elicitationApproves === true;
@@ -208,3 +208,16 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
   return { sha, tree, branch, parent, files, approval, gate: { mode, reason: decision.reason, comparison: summary } };
 }
 
+
+/** The worktree's package scripts; none when there is no readable package.json (a manifest change is sensitive on its own). */
+async function packageScripts(worktree: string): Promise<Record<string, unknown>> {
+  try {
+    const manifest = path.join(worktree, 'package.json');
+    const stat = await fs.lstat(manifest);
+    if (!stat.isFile() || stat.size > 1024 * 1024) return {};
+    const scripts = (JSON.parse(await fs.readFile(manifest, 'utf8')) as { scripts?: unknown }).scripts;
+    return scripts !== null && typeof scripts === 'object' && !Array.isArray(scripts) ? (scripts as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -18,6 +18,21 @@ export function sensitivePaths(paths: readonly string[], globs: readonly string[
   return paths.filter((p) => match(p));
 }
 
+/**
+ * The changed files a package script names (`bun scripts/list-test-files.ts`,
+ * `vitest --config ci/vitest.ts`): code the checks run to decide what counts, so changing it
+ * needs the same approval as the manifest that names it. Any word of any script that equals
+ * a changed path counts; naming too much only asks a human more often.
+ */
+export function filesNamedByScripts(scripts: Readonly<Record<string, unknown>>, changed: readonly string[]): string[] {
+  const words = new Set<string>();
+  for (const script of Object.values(scripts)) {
+    if (typeof script !== 'string') continue;
+    for (const word of script.slice(0, 20_000).match(/[^\s"'`$()=;&|<>]+/g) ?? []) words.add(word.replace(/^(\.\/)+/, ''));
+  }
+  return changed.filter((file) => words.has(file));
+}
+
 export interface SecretFinding {
   file: string;
   line: number;

@@ -156,6 +156,26 @@ describe('git_commit guardrails', () => {
   });
 });
 
+describe('files the test script runs', () => {
+  it('need approval like the manifest naming them: the list of test files decides what counts', async () => {
+    const { worktree, privateDirPath } = await setup({
+      'src/queue.ts': 'export const q = 1;\n',
+      'package.json': JSON.stringify({ scripts: { test: 'bun test $(bun run --silent test:files)', 'test:files': 'bun ./scripts/list-test-files.ts' } }),
+      'scripts/list-test-files.ts': 'console.log("src/queue.test.ts");\n',
+    });
+    await fs.writeFile(path.join(worktree, 'scripts', 'list-test-files.ts'), 'console.log("");\n');
+    await fs.writeFile(path.join(worktree, 'src', 'queue.ts'), 'export const q = 2;\n');
+    await recordPassingChecks(worktree, privateDirPath);
+    const refused = (await commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' }).catch((e: unknown) => e)) as PolicyError;
+    expect(refused).toBeInstanceOf(PolicyError);
+    expect(refused.message).toMatch(/security-sensitive paths \(scripts\/list-test-files\.ts\)/);
+    // Code the scripts do not name commits as before.
+    await git(worktree, ['checkout', '--', 'scripts/list-test-files.ts']);
+    await recordPassingChecks(worktree, privateDirPath);
+    expect((await commitVerified({ worktree, privateDirPath, git: gitConfig, message: 'x' })).files).toEqual(['src/queue.ts']);
+  });
+});
+
 describe('hardened git', () => {
   it('runs no program that a planted hook or repository config names', async () => {
     const { repo, worktree, stateDirPath, privateDirPath } = await setup();
