@@ -182,7 +182,7 @@ describe('a script that computes its file list with $(…)', () => {
     expect(args.slice(0, 2)).toEqual(['-c', 'bun test "$@" $(bun run --silent test:files)']);
     expect(args.slice(3)).toEqual(['--reporter=junit', '--reporter-outfile=/r/report']);
     // What computes the list decides which tests count: said where selfscope_status shows it.
-    expect(command.reason).toMatch(/\$\(bun run --silent test:files\), so what that command reads decides which tests count: a person can add the files it reads to git\.sensitivePaths/);
+    expect(command.reason).toMatch(/\$\(bun run --silent test:files\), so what that command reads decides which tests count: files a package script names need approval to change/);
   });
 
   it('runs a files subset as the runner call alone: no list, no other command', async () => {
