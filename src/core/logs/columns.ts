@@ -18,15 +18,16 @@ export const LOG_COLUMNS = {
   message_id: 'VARCHAR',
   user_id: 'VARCHAR',
   usd_cost: 'DOUBLE', // 0 when free or absent
-  latency_ms: 'DOUBLE', // first present of the configured latency paths
-  error: 'VARCHAR', // failure message (metadata.error by default), null on success
-  tool_name: 'VARCHAR',
+  latency_ms: 'DOUBLE', // a call's latency: first present of the latency paths; null where a duration is a length (a session's), see schema.latencyExclude
+  error: 'VARCHAR', // a failure's readable message: metadata.error (its message when an object), else the text after the event's name in content; null on success
+  tool_name: 'VARCHAR', // metadata.toolName, or the tool an event names (voice_tool_music_play_failed -> music_play)
   session_id: 'VARCHAR',
   turn_id: 'VARCHAR',
-  trigger_message_id: 'VARCHAR',
+  trigger_message_id: 'VARCHAR', // the message the line answers: metadata.triggerMessageId, else metadata.messageId (an llm_call names it so)
+  trigger_message_ids: 'VARCHAR[]', // a coalesced turn's messages, trigger_message_id first; null when the line answers one message or none
   call_id: 'VARCHAR',
-  fingerprint: 'VARCHAR', // fingerprint() of the event text, plus of the error when there is one
-  is_failure: 'BOOLEAN', // level error, or event ending in _failed/_error, or a non-empty error
+  fingerprint: 'VARCHAR', // failures only ('' otherwise): "<event name or kind>: <fingerprint() of the error>", ids replaced
+  is_failure: 'BOOLEAN', // level error, a kind or event name ending in _failed/_error, or a non-empty metadata error
   instance: 'VARCHAR', // which bot instance wrote the line (several may run)
   operation: 'VARCHAR', // what was attempted, never free text; a success and a failure of one operation share it
   duplicate: 'BOOLEAN', // a failure already logged by an earlier line (one failure logged twice counts once)
@@ -38,9 +39,15 @@ export const LOG_COLUMNS = {
 
 export type LogColumn = keyof typeof LOG_COLUMNS;
 
-/** The errors_only definition shared by queries and the anomaly rules. */
-export function isFailure(level: string | null, event: string | null, error: string | null): boolean {
-  return level === 'error' || /_(failed|error)$/.test(event ?? '') || (error !== null && error !== '');
+const FAILED_NAME = /_(failed|error)$/;
+
+/**
+ * The errors_only definition shared by queries and the anomaly rules. `eventName` is the
+ * event's name part (`voice_tool_music_play_failed` of `voice_tool_music_play_failed: …`);
+ * `kind` counts too because some failures are logged at level info (`browser_browse_failed`).
+ */
+export function isFailure(level: string | null, eventName: string | null, error: string | null, kind: string | null = null): boolean {
+  return level === 'error' || FAILED_NAME.test(eventName ?? '') || FAILED_NAME.test(kind ?? '') || (error !== null && error !== '');
 }
 
 /**

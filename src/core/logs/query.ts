@@ -24,6 +24,8 @@ export interface LogFilters {
   event?: string | string[];
   agent?: string | string[];
   level?: string | string[];
+  operation?: string | string[];
+  instance?: string | string[];
   errors_only?: boolean;
   text?: string;
   guild_id?: string;
@@ -103,6 +105,10 @@ export function buildWhere(filters: LogFilters, now = Date.now()): { sql: string
   if (agents.length) clauses.push(matchAny('agent', agents, params));
   const levels = list(filters.level);
   if (levels.length) clauses.push(matchAny('level', levels, params));
+  const operations = list(filters.operation);
+  if (operations.length) clauses.push(matchAny('operation', operations, params));
+  const instances = list(filters.instance);
+  if (instances.length) clauses.push(matchAny('instance', instances, params));
   if (filters.errors_only) clauses.push('is_failure');
   if (filters.text) {
     clauses.push('(event ILIKE ? ESCAPE \'\\\' OR content ILIKE ? ESCAPE \'\\\' OR error ILIKE ? ESCAPE \'\\\')');
@@ -148,9 +154,9 @@ export function buildWhere(filters: LogFilters, now = Date.now()): { sql: string
 
 // ---------------------------------------------------------------------------- events
 
-export const EVENT_FIELDS = ['id', 'ts', 'level', 'kind', 'event', 'agent', 'latency_ms', 'usd_cost', 'error', 'tool_name', 'session_id', 'turn_id', 'trigger_message_id', 'call_id', 'guild_id', 'channel_id', 'message_id', 'user_id', 'fingerprint', 'content', 'metadata', 'file', 'offset', 'cut'] as const;
+export const EVENT_FIELDS = ['id', 'ts', 'level', 'kind', 'event', 'agent', 'instance', 'operation', 'latency_ms', 'usd_cost', 'error', 'is_failure', 'duplicate', 'tool_name', 'session_id', 'turn_id', 'trigger_message_id', 'trigger_message_ids', 'call_id', 'guild_id', 'channel_id', 'message_id', 'user_id', 'fingerprint', 'content', 'metadata', 'file', 'offset', 'cut'] as const;
 export type EventField = (typeof EVENT_FIELDS)[number];
-export const DEFAULT_EVENT_FIELDS: EventField[] = ['id', 'ts', 'level', 'kind', 'event', 'agent', 'latency_ms', 'usd_cost', 'error', 'tool_name', 'session_id'];
+export const DEFAULT_EVENT_FIELDS: EventField[] = ['id', 'ts', 'level', 'kind', 'event', 'agent', 'operation', 'latency_ms', 'usd_cost', 'error', 'tool_name', 'session_id'];
 interface Cursor {
   ts: string;
   id: string;
@@ -281,17 +287,42 @@ export async function queryEvents(index: LogIndex, q: EventsQuery, bounds: { fie
 
 export const METRICS = ['count', 'errors', 'error_rate', 'p50', 'p95', 'p99', 'cost'] as const;
 export type Metric = (typeof METRICS)[number];
-const GROUP_COLUMNS = ['kind', 'event', 'agent', 'level', 'fingerprint', 'tool_name', 'guild_id', 'channel_id', 'user_id', 'session_id'] as const;
+const GROUP_COLUMNS = ['kind', 'event', 'agent', 'level', 'operation', 'instance', 'fingerprint', 'tool_name', 'guild_id', 'channel_id', 'user_id', 'session_id'] as const;
 
+// A failure logged twice (duplicate) counts once in errors and in the rate.
 const METRIC_SQL: Record<Metric, string> = {
   count: 'count(*) AS count',
-  errors: 'count(*) FILTER (WHERE is_failure) AS errors',
-  error_rate: 'round(count(*) FILTER (WHERE is_failure) / count(*), 4) AS error_rate',
+  errors: 'count(*) FILTER (WHERE is_failure AND NOT duplicate) AS errors',
+  error_rate: 'round(count(*) FILTER (WHERE is_failure AND NOT duplicate) / greatest(count(*) FILTER (WHERE NOT duplicate), 1), 4) AS error_rate',
   p50: 'round(quantile_cont(latency_ms, 0.5), 1) AS p50_ms',
   p95: 'round(quantile_cont(latency_ms, 0.95), 1) AS p95_ms',
   p99: 'round(quantile_cont(latency_ms, 0.99), 1) AS p99_ms',
   cost: 'round(sum(usd_cost), 6) AS cost_usd',
 };
+
+/**
+ * Exact percentiles cost a sort of every matching latency (about 55 ms a million rows on
+ * two cores): above this many matching rows they are estimated from a uniform sample of
+ * PERCENTILE_SAMPLE latencies per group (DuckDB's reservoir_quantile, about 9 ms a million
+ * rows, within a few tenths of a percentile point), and every row says so
+ * (`percentiles_estimated: true`). See bench/RESULTS.md.
+ */
+export const EXACT_PERCENTILE_ROWS = 1_000_000;
+export const PERCENTILE_SAMPLE = 8192;
+const PERCENTILES: Partial<Record<Metric, number>> = { p50: 0.5, p95: 0.95, p99: 0.99 };
+
+function metricSql(metric: Metric, estimated: boolean): string {
+  const q = PERCENTILES[metric];
+  return estimated && q !== undefined ? `round(reservoir_quantile(latency_ms, ${q}, ${PERCENTILE_SAMPLE}), 1) AS ${metric}_ms` : METRIC_SQL[metric];
+}
+
+/** Whether the percentiles of this query are estimated: more rows match than EXACT_PERCENTILE_ROWS. */
+async function estimatePercentiles(index: LogIndex, where: { sql: string; params: unknown[] }, exactRows: number, timeoutMs: number | undefined): Promise<boolean> {
+  // The index's size bounds what matches: most indexes are small enough never to count.
+  if (index.freshness().events <= exactRows) return false;
+  const counted = await index.query<{ n: number }>(`SELECT count(*) AS n FROM logs ${where.sql}`, where.params, { ...(timeoutMs ? { timeoutMs } : {}) });
+  return Number(counted.rows[0]?.n ?? 0) > exactRows;
+}
 
 export interface AggregateQuery {
   filters: LogFilters;
@@ -300,6 +331,8 @@ export interface AggregateQuery {
   metrics: Metric[];
   limit: number;
   order_by?: string;
+  /** Matching rows up to which percentiles are exact (EXACT_PERCENTILE_ROWS). */
+  exactPercentileRows?: number;
 }
 
 export async function aggregate(index: LogIndex, q: AggregateQuery, bounds: { fieldBytes: number; maxBytes: number; timeoutMs?: number }): Promise<EventsResult> {
@@ -325,7 +358,8 @@ export async function aggregate(index: LogIndex, q: AggregateQuery, bounds: { fi
   }
   const metrics = q.metrics.length ? q.metrics : (['count', 'errors', 'error_rate', 'p95'] as Metric[]);
   const where = buildWhere(q.filters);
-  const select = [...groups, ...metrics.map((m) => METRIC_SQL[m])].join(', ');
+  const estimated = metrics.some((m) => PERCENTILES[m] !== undefined) && (await estimatePercentiles(index, where, q.exactPercentileRows ?? EXACT_PERCENTILE_ROWS, bounds.timeoutMs));
+  const select = [...groups, ...metrics.map((m) => metricSql(m, estimated)), ...(estimated ? ['true AS percentiles_estimated'] : [])].join(', ');
   const order = q.bucket ? 'bucket ASC' : metrics.includes('count') ? 'count DESC' : '1';
   const sql = `SELECT ${select} FROM logs ${where.sql} ${names.length ? `GROUP BY ${names.map((_, i) => i + 1).join(', ')}` : ''} ORDER BY ${order} LIMIT ?`;
   const result = await index.query<Record<string, unknown>>(sql, [...where.params, q.limit + 1], { ...(bounds.timeoutMs ? { timeoutMs: bounds.timeoutMs } : {}) });
@@ -342,10 +376,19 @@ export async function aggregate(index: LogIndex, q: AggregateQuery, bounds: { fi
 
 // ---------------------------------------------------------------------------- one event, timelines
 
+/**
+ * One event by id. An id is `<stream id>:<byte offset>`: the offset, a BIGINT column whose
+ * row groups DuckDB skips by their min/max, narrows the scan to a few groups before the id
+ * (shared by every stream at that offset) is compared; an id of another shape is looked up
+ * by the id alone.
+ */
 export async function getEvent(index: LogIndex, id: string): Promise<Record<string, unknown> | null> {
+  const offset = /:(\d{1,15})$/.exec(id)?.[1];
   const rows = await index.query<Record<string, unknown>>(
-    `SELECT ${selectList(EVENT_FIELDS)} FROM logs WHERE id = ? LIMIT 1`,
-    [id],
+    offset === undefined
+      ? `SELECT ${selectList(EVENT_FIELDS)} FROM logs WHERE id = ? LIMIT 1`
+      : `SELECT ${selectList(EVENT_FIELDS)} FROM logs WHERE "offset" = ? AND id = ? LIMIT 1`,
+    offset === undefined ? [id] : [BigInt(offset), id],
   );
   return rows.rows[0] ?? null;
 }
@@ -363,12 +406,25 @@ export interface Timeline {
   truncated_reason: string | null;
 }
 
+/**
+ * A message's turn: the message, the ids it was answered with (a coalesced turn lists
+ * several in trigger_message_ids), and the ids answered by a line that has it as its own
+ * message_id (a reply the bot sent). Every line about one of them belongs to the timeline:
+ * the inbound message, its llm_call (metadata.messageId), the reply (triggerMessageIds).
+ */
+const TURN_IDS_SQL = `WITH turn AS (
+  SELECT ?::VARCHAR AS id
+  UNION SELECT unnest(coalesce(trigger_message_ids, [trigger_message_id])) FROM logs WHERE message_id = ? OR list_contains(trigger_message_ids, ?)
+)`;
+const IN_TURN_SQL = '(message_id IN (SELECT id FROM turn) OR trigger_message_id IN (SELECT id FROM turn) OR list_has_any(trigger_message_ids, (SELECT list(id) FROM turn)))';
+
 export async function timeline(index: LogIndex, key: TimelineKey, value: string, bounds: { fieldBytes: number; maxBytes: number; maxEvents: number }): Promise<Timeline> {
-  // A message id also finds what it triggered.
-  const where = key === 'message_id' ? '(message_id = ? OR trigger_message_id = ?)' : `${key} = ?`;
-  const params = key === 'message_id' ? [value, value] : [value];
+  const byMessage = key === 'message_id' || key === 'trigger_message_id';
+  const head = byMessage ? TURN_IDS_SQL : '';
+  const where = byMessage ? IN_TURN_SQL : `${key} = ?`;
+  const params = byMessage ? [value, value, value] : [value];
   const totals = await index.query<Record<string, unknown>>(
-    `SELECT count(*) AS n, round(sum(usd_cost), 6) AS cost, count(*) FILTER (WHERE is_failure) AS errors,
+    `${head} SELECT count(*) AS n, round(sum(usd_cost), 6) AS cost, count(*) FILTER (WHERE is_failure AND NOT duplicate) AS errors,
             strftime(min(ts), '%Y-%m-%dT%H:%M:%S.%gZ') AS first, strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%gZ') AS last,
             date_diff('millisecond', min(ts), max(ts)) AS duration_ms
      FROM logs WHERE ${where}`,
@@ -376,7 +432,7 @@ export async function timeline(index: LogIndex, key: TimelineKey, value: string,
   );
   const t = totals.rows[0] ?? {};
   const rows = await index.query<Record<string, unknown>>(
-    `SELECT id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS ts, kind, event, agent, latency_ms, error, usd_cost, tool_name FROM logs WHERE ${where} ORDER BY logs.ts ASC, id ASC LIMIT ?`,
+    `${head} SELECT id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS ts, kind, event, agent, operation, latency_ms, error, duplicate, usd_cost, tool_name FROM logs WHERE ${where} ORDER BY logs.ts ASC, id ASC LIMIT ?`,
     [...params, bounds.maxEvents + 1],
   );
   const more = rows.rows.length > bounds.maxEvents;
