@@ -1,9 +1,10 @@
 // Builds the log index of the repository in argv[2] once and reports time and peak RSS.
+// argv[3]: the build to use (a directory holding dist/; default this checkout).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = process.argv[3] ? path.resolve(process.argv[3]) : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { LogIndex } = await import(path.join(root, 'dist', 'core', 'logs', 'log-index.js'));
 const { loadConfig } = await import(path.join(root, 'dist', 'config', 'load.js'));
 const repo = process.argv[2];

@@ -1,14 +1,23 @@
-// npm run bench: every benchmark, in turn. Flags go to the log benchmark (--events N).
+// npm run bench: every benchmark, in turn, each printing its figures (and never failing).
+//   npm run bench -- [--large] [--events N] [--runs R] [--skip-jq] [--root DIR]
+// --large (or SELFSCOPE_BENCH_LARGE=1) adds the 5M-event size to the log benchmark: minutes
+// to generate (once, under the temp directory) and to index. --root measures another build.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
+const SWITCHES = new Set(['--large', '--skip-jq']);
+// The options each script takes, with their values.
+const pass = (names) => args.flatMap((a, i) => (!names.includes(a) ? [] : SWITCHES.has(a) ? [a] : [a, args[i + 1]]));
 for (const [script, extra] of [
-  ['startup.mjs', []],
-  ['logs.mjs', args],
+  ['startup.mjs', pass(['--root', '--runs'])],
+  ['logs.mjs', pass(['--root', '--events', '--large', '--large-events', '--runs', '--skip-jq'])],
+  // The index shared between processes (a cold index against DuckDB's read_json, a second
+  // process's first query) gets its own script here.
 ]) {
   console.log(`\n== ${script}`);
-  spawnSync(process.execPath, ['--expose-gc', path.join(here, script), ...extra], { stdio: 'inherit' });
+  const run = spawnSync(process.execPath, ['--expose-gc', path.join(here, script), ...extra], { stdio: 'inherit' });
+  if (run.status !== 0) console.log(`(${script} stopped early: exit ${run.status ?? run.signal})`);
 }
