@@ -25,15 +25,16 @@ const failure = z.object({
   mark: z.enum(['new', 'pre_existing', 'flaky']).optional().describe('against the base run, when one is known: new (passed on the base, or the branch adds it), pre_existing (fails on the base too), flaky (passed when rerun alone)'),
 });
 
-const comparisonSchema = z
+export const comparisonSchema = z
   .object({
     base_branch: z.string(),
     base_commit: z.string(),
     base_tree: z.string(),
     base_run: z.string(),
     branch_run: z.string(),
-    counts: z.object({ new: z.number(), pre_existing: z.number(), flaky: z.number(), fixed: z.number() }),
+    counts: z.object({ new: z.number(), pre_existing: z.number(), flaky: z.number(), fixed: z.number(), missing: z.number() }),
     new_failures: z.array(z.string()),
+    missing: z.array(z.string()).describe('passed on the base, did not run here (removed, skipped, or a file that no longer loads): blocks git_commit unless a person approves the tree'),
     pre_existing: z.array(z.string()),
     flaky: z.array(z.string()),
     fixed: z.array(z.string()),
@@ -177,7 +178,7 @@ function renderCheck(r: CheckToolResult): string {
   if (r.counts) lines.push(`tests: ${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.total} total`);
   if (r.comparison) {
     const c = r.comparison;
-    lines.push(`against the base (${c.base_branch} at ${c.base_commit.slice(0, 12)}, run ${c.base_run}): ${c.counts.new} new failure(s), ${c.counts.pre_existing} pre-existing, ${c.counts.flaky} flaky, ${c.counts.fixed} fixed`);
+    lines.push(`against the base (${c.base_branch} at ${c.base_commit.slice(0, 12)}, run ${c.base_run}): ${c.counts.new} new failure(s), ${c.counts.pre_existing} pre-existing, ${c.counts.flaky} flaky, ${c.counts.fixed} fixed${c.counts.missing ? `, ${c.counts.missing} no longer run (${c.missing.slice(0, 3).join('; ')}${c.counts.missing > 3 ? '; …' : ''})` : ''}`);
   } else if (r.gate === 'no_new_failures' && r.check === 'test' && r.recorded) lines.push('no base run to compare with: git_commit will need one (checks.gate "no_new_failures")');
   for (const f of r.failures.slice(0, 10)) {
     const where = f.location ?? f.file ?? '';
@@ -188,7 +189,7 @@ function renderCheck(r: CheckToolResult): string {
   for (const d of r.diagnostics.slice(0, 20)) lines.push(`${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`);
   if (r.truncated_reason) lines.push(`cut: ${r.truncated_reason}`);
   if (r.ok && r.recorded) lines.push(r.check === 'test' ? 'Recorded: tests passed on this tree.' : 'Recorded: typecheck passed on this tree.');
-  if (!r.ok && r.comparison && r.gate === 'no_new_failures') lines.push(r.comparison.counts.new === 0 ? 'No new failures: git_commit accepts this tree once typecheck passed on it (checks.gate "no_new_failures").' : `git_commit refuses this tree until the ${r.comparison.counts.new} new failure(s) pass.`);
+  if (!r.ok && r.comparison && r.gate === 'no_new_failures') lines.push(r.comparison.counts.new === 0 && r.comparison.counts.missing === 0 ? 'No new failures: git_commit accepts this tree once typecheck passed on it (checks.gate "no_new_failures").' : `git_commit refuses this tree until the ${r.comparison.counts.new} new failure(s) pass${r.comparison.counts.missing ? ` and the ${r.comparison.counts.missing} test(s) of the base that no longer run are back` : ''}.`);
   if (r.failures_total > r.failures.length && r.failures_uri) lines.push(`all ${r.failures_total} failures: ${r.failures_uri}`);
   if (r.ok && !r.recorded) lines.push('A subset passed; only a full run is recorded for git_commit.');
   lines.push(`full output: ${r.output_uri} (${r.output_bytes} bytes${r.output_dropped_bytes ? `, ${r.output_dropped_bytes} dropped over the cap` : ''})`);

@@ -4,7 +4,7 @@ import { toolWorktree } from '../server/engines.js';
 import { defineTool } from './define-tool.js';
 import { askHumanVia, audited } from './_git.js';
 import { fitItems, structuredBudget } from './_shared.js';
-import { baseOutcomesFor } from './_checks.js';
+import { baseOutcomesFor, comparisonSchema } from './_checks.js';
 
 export default defineTool({
   name: 'git_commit',
@@ -28,19 +28,7 @@ export default defineTool({
     gate: z.object({
       mode: z.enum(['strict', 'no_new_failures']),
       reason: z.string().describe('on what grounds the tree was let through'),
-      comparison: z
-        .object({
-          base_branch: z.string(),
-          base_commit: z.string(),
-          base_tree: z.string(),
-          base_run: z.string(),
-          branch_run: z.string(),
-          counts: z.object({ new: z.number(), pre_existing: z.number(), flaky: z.number(), fixed: z.number() }),
-          new_failures: z.array(z.string()),
-          pre_existing: z.array(z.string()),
-          flaky: z.array(z.string()),
-          fixed: z.array(z.string()),
-        })
+      comparison: comparisonSchema
         .nullable()
         .describe('the tree\'s full run against the base\'s, when both are recorded (lists at most 20 each)'),
     }),
@@ -64,7 +52,7 @@ export default defineTool({
     const files = fitItems(result.files, structuredBudget(ctx.app.config.limits.resultBytes, 2048 + JSON.stringify(result.gate).length));
     return {
       structured: { ...result, files, files_total: result.files.length },
-      text: `Committed ${result.sha.slice(0, 10)} on ${result.branch}: ${result.files.length} file(s)${files.length < result.files.length ? ` (${files.length} listed; all: git_diff mode "range" with base ${result.parent.slice(0, 12)} and head ${result.sha.slice(0, 12)}, stat_only)` : ''}, tree ${result.tree} (${result.gate.reason}).${result.gate.comparison ? ` Against the base: ${result.gate.comparison.counts.pre_existing} pre-existing failure(s), ${result.gate.comparison.counts.flaky} flaky, ${result.gate.comparison.counts.fixed} fixed.` : ''}`,
+      text: `Committed ${result.sha.slice(0, 10)} on ${result.branch}: ${result.files.length} file(s)${files.length < result.files.length ? ` (${files.length} listed; all: git_diff mode "range" with base ${result.parent.slice(0, 12)} and head ${result.sha.slice(0, 12)}, stat_only)` : ''}, tree ${result.tree} (${result.gate.reason}).${result.gate.comparison ? ` Against the base: ${result.gate.comparison.counts.pre_existing} pre-existing failure(s), ${result.gate.comparison.counts.flaky} flaky, ${result.gate.comparison.counts.fixed} fixed${result.gate.comparison.counts.missing ? `, ${result.gate.comparison.counts.missing} no longer run (approved)` : ''}.` : ''}`,
     };
   },
 });

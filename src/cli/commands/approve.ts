@@ -70,7 +70,7 @@ export async function approveTreeAtTerminal(config: ApproveConfig, tree: string,
     throw refuseWithoutTerminal();
   }
   const code = tree.slice(0, 6);
-  const answer = await io.ask(`Approve committing tree ${tree} (security-sensitive files) in ${config.repo}?\nType ${code} to approve: `);
+  const answer = await io.ask(`Approve committing tree ${tree} (security-sensitive files, or tests of the base that no longer run) in ${config.repo}?\nType ${code} to approve: `);
   if (answer.trim() !== code) {
     await audit('refused: confirmation code not typed');
     io.print('Not approved.\n');

@@ -43,6 +43,12 @@ export interface Comparison {
   flaky: string[];
   /** Failed on the base, pass here. */
   fixed: string[];
+  /**
+   * Passed on the base, did not run here (removed, renamed, skipped, or in a file that no
+   * longer loads): a change that breaks a test file at import would otherwise pass as "no
+   * new failures".
+   */
+  missing: string[];
 }
 
 export interface GateDecision {
@@ -77,7 +83,7 @@ export async function findBase(worktree: string, gitConfig: Pick<ConfigFile['git
 export function compareOutcomes(branch: TestOutcomeRecord, base: TestOutcomeRecord, ref: BaseRef): Comparison {
   const baseStatus = new Map(base.outcomes);
   const flakyIds = new Set(branch.flaky);
-  const out: Comparison = { base: ref, base_run: base.run_id, branch_run: branch.run_id, new_failures: [], pre_existing: [], flaky: [], fixed: [] };
+  const out: Comparison = { base: ref, base_run: base.run_id, branch_run: branch.run_id, new_failures: [], pre_existing: [], flaky: [], fixed: [], missing: [] };
   const branchStatus = new Map(branch.outcomes);
   for (const [id, status] of branch.outcomes) {
     if (status !== 'failed') continue;
@@ -85,7 +91,10 @@ export function compareOutcomes(branch: TestOutcomeRecord, base: TestOutcomeReco
     else if (baseStatus.get(id) === 'failed') out.pre_existing.push(id);
     else out.new_failures.push(id);
   }
-  for (const [id, status] of base.outcomes) if (status === 'failed' && branchStatus.get(id) === 'passed') out.fixed.push(id);
+  for (const [id, status] of base.outcomes) {
+    if (status === 'failed' && branchStatus.get(id) === 'passed') out.fixed.push(id);
+    else if (status === 'passed' && branchStatus.get(id) !== 'passed' && branchStatus.get(id) !== 'failed') out.missing.push(id);
+  }
   return out;
 }
 
@@ -168,6 +177,8 @@ export interface DecideOptions {
   verification: Verification;
   /** Runs the base when no full run of it is recorded (else the gate refuses and says so). */
   ensureBase?: (base: BaseRef) => Promise<BaseOutcomes>;
+  /** Whether a person approved this tree (selfscope approve --tree): lets tests of the base that no longer run through. */
+  approvedTree?: () => Promise<boolean>;
 }
 
 /** The comparison of a tree's latest full run with its base's, from records only (no run). */
@@ -215,9 +226,18 @@ export async function decideGate(options: DecideOptions): Promise<GateDecision> 
       comparison,
     );
   }
+  if (comparison.missing.length > 0 && !(options.approvedTree && (await options.approvedTree()))) {
+    const n = comparison.missing.length;
+    return refuse(
+      `${n} test${n === 1 ? '' : 's'} that passed on the base (${base.branch} at ${base.commit.slice(0, 12)}) did not run on this tree`,
+      `A test that is removed, renamed or skipped, or whose file no longer loads, drops out of the run instead of failing. Make ${n === 1 ? 'it' : 'them'} run again (the list is below; the run's output at selfscope://runs/${run.id} shows load errors), then run run_tests in full and call git_commit again. If the branch removes or renames ${n === 1 ? 'it' : 'them'} on purpose, a person approves this tree in a terminal: selfscope approve --tree ${options.tree}.`,
+      comparison,
+    );
+  }
   const parts = [`typecheck passed and no test fails that passed on the base (${base.branch} at ${base.commit.slice(0, 12)})`];
   if (comparison.pre_existing.length) parts.push(`${comparison.pre_existing.length} pre-existing failure(s)`);
   if (comparison.flaky.length) parts.push(`${comparison.flaky.length} flaky`);
+  if (comparison.missing.length) parts.push(`${comparison.missing.length} test(s) of the base no longer run, approved by a person for this tree`);
   return { mode, allowed: true, reason: parts.join('; '), hint: null, comparison };
 }
 
@@ -228,8 +248,9 @@ export function comparisonSummary(c: Comparison, max = MAX_TESTS): {
   base_tree: string;
   base_run: string;
   branch_run: string;
-  counts: { new: number; pre_existing: number; flaky: number; fixed: number };
+  counts: { new: number; pre_existing: number; flaky: number; fixed: number; missing: number };
   new_failures: string[];
+  missing: string[];
   pre_existing: string[];
   flaky: string[];
   fixed: string[];
@@ -240,8 +261,9 @@ export function comparisonSummary(c: Comparison, max = MAX_TESTS): {
     base_tree: c.base.tree,
     base_run: c.base_run,
     branch_run: c.branch_run,
-    counts: { new: c.new_failures.length, pre_existing: c.pre_existing.length, flaky: c.flaky.length, fixed: c.fixed.length },
+    counts: { new: c.new_failures.length, pre_existing: c.pre_existing.length, flaky: c.flaky.length, fixed: c.fixed.length, missing: c.missing.length },
     new_failures: c.new_failures.slice(0, max),
+    missing: c.missing.slice(0, max),
     pre_existing: c.pre_existing.slice(0, max),
     flaky: c.flaky.slice(0, max),
     fixed: c.fixed.slice(0, max),
@@ -274,9 +296,10 @@ export function comparisonMarkdown(c: Comparison, max = 15): string {
     return [`**${title}** (${ids.length})`, '', ...shown, ...(ids.length > max ? [`- … and ${ids.length - max} more`] : []), ''];
   };
   return [
-    `Tests against the base (\`${c.base.branch}\` at \`${c.base.commit.slice(0, 12)}\`, run ${c.base_run}; this tree's run ${c.branch_run}): ${c.new_failures.length} new failure(s), ${c.fixed.length} fixed, ${c.pre_existing.length} pre-existing, ${c.flaky.length} flaky.`,
+    `Tests against the base (\`${c.base.branch}\` at \`${c.base.commit.slice(0, 12)}\`, run ${c.base_run}; this tree's run ${c.branch_run}): ${c.new_failures.length} new failure(s), ${c.fixed.length} fixed, ${c.pre_existing.length} pre-existing, ${c.flaky.length} flaky${c.missing.length ? `, ${c.missing.length} no longer run` : ''}.`,
     '',
     ...list('New failures', c.new_failures),
+    ...list('Passed on the base, no longer run here', c.missing),
     ...list('Fixed', c.fixed),
     ...list('Pre-existing failures (fail on the base too)', c.pre_existing),
     ...list('Flaky (failed, then passed when rerun alone)', c.flaky),

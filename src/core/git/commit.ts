@@ -113,7 +113,8 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
     });
   }
   const mode = req.gate ?? 'strict';
-  const decision = await decideGate({ privateDirPath: req.privateDirPath, worktree: req.worktree, tree, mode, git: req.git, verification, ...(req.ensureBase ? { ensureBase: req.ensureBase } : {}) });
+  const approvedTree = async () => (await findApproval(req.privateDirPath, 'sensitive_commit', tree, req.git.elicitationApproves === true ? ['terminal', 'cli', 'elicitation'] : ['terminal', 'cli'])) !== null;
+  const decision = await decideGate({ privateDirPath: req.privateDirPath, worktree: req.worktree, tree, mode, git: req.git, verification, approvedTree, ...(req.ensureBase ? { ensureBase: req.ensureBase } : {}) });
   const summary = decision.comparison ? comparisonSummary(decision.comparison) : null;
   if (mode !== 'strict' || decision.comparison) {
     await appendAudit(req.privateDirPath, {
@@ -134,6 +135,8 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
       });
     }
     const newOnes = decision.comparison?.new_failures ?? [];
+    const gone = decision.comparison?.missing ?? [];
+    const listed = (title: string, ids: readonly string[], more: string) => (ids.length ? `${title} (${ids.length}):\n${ids.slice(0, 30).join('\n')}${ids.length > 30 ? `\n… and ${ids.length - 30} more (${more})` : ''}` : '');
     throw new PolicyError(`Refused (checks.gate "no_new_failures"): ${newOnes.length ? `${newOnes.length} new failing test(s) — ${decision.reason}` : decision.reason}.`, {
       hint: decision.hint ?? 'Run run_typecheck and run_tests, then call git_commit again.',
       details: {
@@ -141,7 +144,7 @@ export async function commitVerified(req: CommitRequest): Promise<CommitResult> 
         gate: mode,
         ...(summary ? { comparison: { ...summary.counts, base_commit: summary.base_commit, branch_run: summary.branch_run, base_run: summary.base_run } } : {}),
         // Test names are the agent's text: shown delimited, never in the message.
-        ...(newOnes.length ? { [UNTRUSTED_DETAIL]: `New failures (${newOnes.length}):\n${newOnes.slice(0, 30).join('\n')}${newOnes.length > 30 ? `\n… and ${newOnes.length - 30} more (selfscope://runs/${summary?.branch_run}?view=failures)` : ''}` } : {}),
+        ...(newOnes.length || gone.length ? { [UNTRUSTED_DETAIL]: [listed('New failures', newOnes, `selfscope://runs/${summary?.branch_run}?view=failures`), listed('Passed on the base, not run here', gone, `selfscope://runs/${summary?.base_run}`)].filter(Boolean).join('\n') } : {}),
       },
     });
   }

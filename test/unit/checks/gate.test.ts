@@ -7,6 +7,7 @@ import { CheckRunner } from '../../../src/core/checks/check-runner.js';
 import { ensureBaseOutcomes, findBase, markRunFailures, recordedComparison } from '../../../src/core/checks/gate.js';
 import { latestComparableRun, readRunFailures } from '../../../src/core/checks/test-outcomes.js';
 import { PolicyError } from '../../../src/core/errors.js';
+import { recordApproval } from '../../../src/core/policy/approvals.js';
 import { createBranchWorktree } from '../../../src/core/git/branch.js';
 import { commitVerified } from '../../../src/core/git/commit.js';
 import { createPullRequest } from '../../../src/core/github/pull-request.js';
@@ -101,7 +102,7 @@ describe('checks.gate "no_new_failures"', () => {
     const result = await commitVerified({ worktree, privateDirPath: repo.privateDir, git: gitConfig, message: 'Double by adding', gate: 'no_new_failures', ensureBase });
     expect(result.tree).toBe(test.tree);
     expect(result.gate.mode).toBe('no_new_failures');
-    expect(result.gate.comparison?.counts).toEqual({ new: 0, pre_existing: 1, flaky: 1, fixed: 0 });
+    expect(result.gate.comparison?.counts).toEqual({ new: 0, pre_existing: 1, flaky: 1, fixed: 0, missing: 0 });
     expect(result.gate.comparison?.pre_existing).toEqual([' :: reaches the network']);
     expect(result.gate.comparison?.flaky).toEqual([' :: settles in time']);
     expect(result.gate.reason).toMatch(/no test fails that passed on the base \(master at [0-9a-f]{12}\); 1 pre-existing failure\(s\); 1 flaky/);
@@ -140,6 +141,22 @@ describe('checks.gate "no_new_failures"', () => {
     const page = await readRunFailures(stateDirPath, test.id, 1, 2);
     expect(page).toMatchObject({ total: 4, offset: 1, next_offset: 3 });
     expect(page?.failures.map((f) => f.mark)).toEqual(['new', 'flaky']);
+  }, timeout);
+
+  it('refuses a change after which a test that passed on the base no longer runs, unless a person approves the tree', async () => {
+    const { worktree } = await branch('fix-skip');
+    const suite = path.join(worktree, 'test', 'math.test.mjs');
+    await fs.writeFile(suite, (await fs.readFile(suite, 'utf8')).replace("test('doubles'", "test.skip('doubles'"));
+    const test = await checkAll(worktree);
+    const commit = () => commitVerified({ worktree, privateDirPath: repo.privateDir, git: gitConfig, message: 'Skip', gate: 'no_new_failures', ensureBase });
+    const refused = (await commit().catch((e: unknown) => e)) as PolicyError;
+    expect(refused).toBeInstanceOf(PolicyError);
+    expect(refused.message).toMatch(/1 test that passed on the base \(master at [0-9a-f]{12}\) did not run on this tree/);
+    expect(refused.hint).toContain(`selfscope approve --tree ${test.tree}`);
+    expect(String(refused.details?.[UNTRUSTED_DETAIL])).toMatch(/Passed on the base, not run here \(1\):\n.* :: doubles/);
+    await recordApproval(repo.privateDir, { kind: 'sensitive_commit', subject: test.tree, approved_by: 'alice', via: 'terminal' });
+    const done = await commit();
+    expect(done.gate.reason).toMatch(/1 test\(s\) of the base no longer run, approved by a person/);
   }, timeout);
 
   it('refuses when typecheck did not pass, even with no new failure', async () => {
