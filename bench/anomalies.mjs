@@ -1,158 +1,148 @@
-// The anomaly rules, measured: precision and recall per rule on generated incidents (each
-// injected into realistic background traffic, next to clean controls), and the time of one
-// detect_anomalies evaluation over a large index. Prints figures; never fails.
-//   node bench/anomalies.mjs [--trials N] [--events N] [--speed-events N]
+// The anomaly rules and the watcher, measured on simulated weeks of the bot's traffic
+// (bench/traffic.mjs): a 7-day warm-up, then at least 21 days with injected incidents. The
+// watcher is replayed at its cadence over the whole period, as `selfscope watch` runs; per
+// incident, the delay from onset to first notification and how many anomalies it became;
+// per rule, false episodes (notifications about no incident) per day; then the time of one
+// detect_anomalies evaluation over 1M events. Prints figures; never fails.
+//   node bench/anomalies.mjs [--days 28] [--warmup 7] [--per-day 15000] [--cadence 30] [--speed-events 1000000] [--seed 1]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rng, writeLog } from './generate.mjs';
+import { writeLog } from './generate.mjs';
+import { simulate } from './traffic.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { LogIndex } = await import(path.join(root, 'dist', 'core', 'logs', 'log-index.js'));
-const { detectAnomalies, RULES } = await import(path.join(root, 'dist', 'core', 'anomalies', 'detect.js'));
+const { detectAnomalies } = await import(path.join(root, 'dist', 'core', 'anomalies', 'detect.js'));
+const { getAnomaly } = await import(path.join(root, 'dist', 'core', 'anomalies', 'state.js'));
+const { Watcher } = await import(path.join(root, 'dist', 'core', 'anomalies', 'watcher.js'));
+const { DetectCache } = await import(path.join(root, 'dist', 'core', 'anomalies', 'cache.js'));
 const { configFileSchema } = await import(path.join(root, 'dist', 'config', 'schema.js'));
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
-const TRIALS = arg('trials', 8);
-const EVENTS = arg('events', 30_000); // over 3 days: ~70 events in a 10-minute window
+const DAYS = arg('days', 28);
+const WARMUP = arg('warmup', 7);
+const PER_DAY = arg('per-day', 15_000);
+const parsed = configFileSchema.parse({});
+const CADENCE_S = arg('cadence', parsed.watch.intervalS);
 const SPEED_EVENTS = arg('speed-events', 1_000_000);
-const config = configFileSchema.parse({});
+const SEED = arg('seed', 1);
 const MIN = 60_000;
+const DAY = 86_400_000;
+const logger = { log() {} };
 
-const toolCall = (ts, tool, { failed = false, error = 'queue state undefined', ms = 300 } = {}) => ({
-  ts: new Date(ts).toISOString(),
-  source: 'store_action',
-  level: failed ? 'error' : 'info',
-  kind: failed ? 'voice_error' : 'voice_runtime',
-  event: failed ? 'realtime_tool_call_failed' : 'realtime_tool_call_completed',
-  agent: 'voice',
-  usd_cost: 0,
-  content: null,
-  metadata: { toolName: tool, runtimeMs: ms, error: failed ? error : null },
-});
+async function openIndex(repo, config) {
+  const index = await LogIndex.open({ repo, logs: config.logs, stateDirPath: path.join(repo, '.selfscope'), schema: config.schema, limits: config.limits, logger });
+  await index.refresh();
+  return index;
+}
 
-// Each incident: lines in the last 10 minutes, the rule expected to catch it, and what a
-// related anomaly's subject names. Intensities are moderate, not extreme.
-const INCIDENTS = {
-  error_rate: (end, r) => ({
-    rule: 'error_rate',
-    marker: 'music_queue_add',
-    lines: Array.from({ length: 30 }, (_, i) => toolCall(end - 10 * MIN + i * 19_000, 'music_queue_add', { failed: r() < 0.5, error: 'upstream timeout' })),
-  }),
-  repeated_error: (end) => ({
-    rule: 'repeated_error',
-    marker: 'memory_lookup',
-    lines: Array.from({ length: 12 }, (_, i) => toolCall(end - 9 * MIN + i * 40_000, 'memory_lookup', { failed: true, error: 'upstream timeout' })),
-  }),
-  latency_regression: (end, r) => ({
-    rule: 'latency_regression',
-    marker: 'web_search',
-    lines: Array.from({ length: 25 }, (_, i) => toolCall(end - 10 * MIN + i * 23_000, 'web_search', { ms: Math.round(1500 + r() * 1500) })),
-  }),
-  new_error: (end) => ({
-    rule: 'new_error',
-    marker: 'set_reminder',
-    lines: Array.from({ length: 4 }, (_, i) => toolCall(end - 8 * MIN + i * 90_000, 'set_reminder', { failed: true, error: 'ECONNREFUSED 10.0.0.7:6379' })),
-  }),
-  cost_spike: (end, r) => ({
-    rule: 'cost_spike',
-    marker: 'runtime',
-    lines: Array.from({ length: 40 }, (_, i) => ({
-      ts: new Date(end - 10 * MIN + i * 14_000).toISOString(),
-      source: 'store_action',
-      level: 'info',
-      kind: 'llm_call',
-      event: 'claude-oauth:claude-opus-4-1',
-      agent: 'runtime',
-      usd_cost: Math.round((0.03 + r() * 0.04) * 10000) / 10000,
-      content: 'claude-oauth:claude-opus-4-1',
-      metadata: { provider: 'claude-oauth', model: 'claude-opus-4-1', durationMs: 3000 },
-    })),
-  }),
-  control: () => ({ rule: null, marker: null, lines: [] }),
-};
+const fmtMin = (ms) => (ms === null ? 'missed' : `${(ms / MIN).toFixed(1)} min`);
 
-async function trial(kind, seed) {
+async function replay() {
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'selfscope-bench-anomalies-'));
   try {
-    const end = Date.UTC(2026, 10, 20, 12, 0, 0);
     fs.mkdirSync(path.join(repo, 'data', 'logs'), { recursive: true });
-    const file = path.join(repo, 'data', 'logs', 'a.ndjson');
-    writeLog(file, { events: EVENTS, days: 3, seed, end: end - 10 * MIN });
-    // The background goes on through the window, and the incident is added to it.
-    const tail = path.join(repo, 'tail.ndjson');
-    writeLog(tail, { events: Math.round(EVENTS / (3 * 144)), days: 10 / 1440, seed: seed + 1000, end });
-    const incident = INCIDENTS[kind](end, rng(seed + 7));
-    fs.appendFileSync(file, fs.readFileSync(tail, 'utf8') + incident.lines.map((l) => JSON.stringify(l)).join('\n') + (incident.lines.length ? '\n' : ''));
-    fs.rmSync(tail);
-    const index = await LogIndex.open({ repo, logs: config.logs, stateDirPath: path.join(repo, '.selfscope'), schema: config.schema, limits: config.limits, logger: { log() {} } });
-    await index.refresh();
-    const found = await detectAnomalies(index, { at: new Date(end), thresholds: config.anomalies });
+    const end = Date.UTC(2026, 10, 23, 0, 0, 0);
+    const t0 = performance.now();
+    const sim = simulate(path.join(repo, 'data', 'logs', 'runtime-actions.ndjson'), { perDay: PER_DAY, days: DAYS, warmupDays: WARMUP, end, seed: SEED });
+    const config = { ...parsed, repo, stateDirPath: path.join(repo, '.selfscope'), privateDirPath: path.join(repo, 'private') };
+    const index = await openIndex(repo, config);
+    console.log(`\nSimulated ${DAYS} days (${WARMUP}-day warm-up), ${sim.events.toLocaleString('en')} events, ${sim.incidents.length} incidents (generated and indexed in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    let now = sim.start + WARMUP * DAY;
+    const watcher = new Watcher({ index, config, logger, emit: () => {}, now: () => new Date(now) });
+    const notes = [];
+    const evalMs = [];
+    const stop = sim.start + DAYS * DAY;
+    const t1 = performance.now();
+    for (; now < stop; now += CADENCE_S * 1000) {
+      const t = performance.now();
+      const result = await watcher.evaluate({ force: true });
+      evalMs.push(performance.now() - t);
+      if ((now - sim.start) % DAY < CADENCE_S * 1000) process.stderr.write(`  day ${Math.round((now - sim.start) / DAY)} of ${DAYS}, ${notes.length} notifications\n`);
+      for (const n of result.notifications) {
+        const rec = await getAnomaly(config.privateDirPath, n.anomaly_id);
+        notes.push({ ...n, at: now, signals: rec?.anomaly.signals ?? [], lead: rec?.rule ?? 'unknown' });
+      }
+    }
     await index.close();
-    return { incident, found };
+    evalMs.sort((a, b) => a - b);
+    const ticks = evalMs.length;
+    console.log(`Watcher replayed every ${CADENCE_S} s over ${DAYS - WARMUP} days: ${ticks.toLocaleString('en')} evaluations in ${((performance.now() - t1) / 1000).toFixed(0)} s (median ${evalMs[Math.floor(ticks / 2)].toFixed(0)} ms, p95 ${evalMs[Math.floor(ticks * 0.95)].toFixed(0)} ms each)\n`);
+
+    const matched = new Set();
+    console.log('| incident | onset (UTC) | first notification after | anomalies notified | rules |');
+    console.log('| --- | --- | --- | --- | --- |');
+    const delays = [];
+    for (const inc of sim.incidents) {
+      const mine = notes.filter((n) => n.at >= inc.start && n.at <= inc.start + inc.durationMs + 2 * 3_600_000 && n.signals.some((s) => inc.matches(s)));
+      for (const n of mine) matched.add(n);
+      const opened = mine.filter((n) => n.change === 'opened');
+      const first = opened[0] ?? mine[0];
+      const delay = first ? first.at - inc.start : null;
+      delays.push({ inc, delay });
+      const ids = new Set(opened.map((n) => n.anomaly_id));
+      console.log(`| ${inc.name} | ${new Date(inc.start).toISOString().slice(5, 16)} | ${fmtMin(delay)} | ${ids.size} | ${[...new Set(mine.flatMap((n) => n.signals.map((s) => s.rule)))].join(', ') || '-'} |`);
+    }
+    const caught = delays.filter((d) => d.delay !== null);
+    const within = delays.filter((d) => d.delay !== null && d.delay <= (d.inc.name.startsWith('new error') ? 20 : 15) * MIN);
+    console.log(`\nIncidents notified: ${caught.length}/${delays.length}; within target (15 min, new error at ~15/h 20 min): ${within.length}/${delays.length}`);
+    const sortedDelays = caught.map((d) => d.delay).sort((a, b) => a - b);
+    if (sortedDelays.length) console.log(`Delay to first notification: median ${fmtMin(sortedDelays[Math.floor(sortedDelays.length / 2)])}, max ${fmtMin(sortedDelays.at(-1))}`);
+
+    const days = DAYS - WARMUP;
+    const falses = notes.filter((n) => n.change === 'opened' && !matched.has(n));
+    console.log(`\nFalse episodes (opened notifications about no incident) over ${days} days: ${falses.length} (${(falses.length / days).toFixed(2)}/day)`);
+    console.log('| lead rule | false episodes | per day |');
+    console.log('| --- | --- | --- |');
+    for (const rule of ['error_rate', 'repeated_error', 'latency_regression', 'new_error', 'cost_spike']) {
+      const n = falses.filter((f) => f.lead === rule).length;
+      console.log(`| ${rule} | ${n} | ${(n / days).toFixed(2)} |`);
+    }
+    for (const f of falses.slice(0, 12)) console.log(`  false: ${new Date(f.at).toISOString().slice(5, 16)} ${f.lead} [${f.severity}] ${f.summary.slice(0, 140)}`);
   } finally {
     fs.rmSync(repo, { recursive: true, force: true });
   }
 }
 
-const related = (a, marker) => marker !== null && Object.values(a.subject).some((v) => typeof v === 'string' && v.includes(marker));
-const tally = Object.fromEntries(RULES.map((r) => [r, { tp: 0, fp: 0, incidents: 0, caught: 0 }]));
-let controlsWithAny = 0;
-let controls = 0;
-const started = performance.now();
-for (let s = 1; s <= TRIALS; s++) {
-  for (const kind of Object.keys(INCIDENTS)) {
-    const { incident, found } = await trial(kind, s * 31);
-    if (kind === 'control') {
-      controls++;
-      if (found.length) controlsWithAny++;
-    } else {
-      tally[incident.rule].incidents++;
-      if (found.some((a) => a.rule === incident.rule && related(a, incident.marker))) tally[incident.rule].caught++;
-    }
-    for (const a of found) {
-      if (related(a, incident.marker)) tally[a.rule].tp++;
-      else tally[a.rule].fp++;
-    }
-  }
-}
-const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 1000) / 10}%` : 'n/a');
-console.log(`\nAnomaly rules: ${TRIALS} trials of each incident and of a clean control, ${EVENTS.toLocaleString('en')} background events over 3 days each (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
-console.log('| rule | recall (its incidents caught) | precision (its anomalies that were real) | false positives |');
-console.log('| --- | --- | --- | --- |');
-for (const rule of RULES) {
-  const t = tally[rule];
-  console.log(`| ${rule} | ${pct(t.caught / t.incidents)} (${t.caught}/${t.incidents}) | ${pct(t.tp / (t.tp + t.fp))} (${t.tp}/${t.tp + t.fp}) | ${t.fp} |`);
-}
-console.log(`\nClean controls with any anomaly: ${controlsWithAny}/${controls}`);
-
-// Speed: one evaluation of all five rules over a large index.
-if (SPEED_EVENTS > 0) {
+async function speed() {
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'selfscope-bench-anomalies-'));
   try {
     const end = Date.now();
     fs.mkdirSync(path.join(repo, 'data', 'logs'), { recursive: true });
-    const file = path.join(repo, 'data', 'logs', 'a.ndjson');
-    writeLog(file, { events: SPEED_EVENTS, days: 7, seed: 5, end });
+    writeLog(path.join(repo, 'data', 'logs', 'a.ndjson'), { events: SPEED_EVENTS, days: 7, seed: 5, end });
+    const config = { ...parsed, repo };
     const t0 = performance.now();
-    const index = await LogIndex.open({ repo, logs: config.logs, stateDirPath: path.join(repo, '.selfscope'), schema: config.schema, limits: config.limits, logger: { log() {} } });
-    await index.refresh();
+    const index = await openIndex(repo, config);
     const indexMs = performance.now() - t0;
-    const times = [];
+    // Cold: nothing kept (a one-off call). Warm: the server's or the watcher's cache, an evaluation every 30 s.
+    const cold = [];
+    const warm = [];
     let count = 0;
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 7; i++) {
       const t = performance.now();
-      count = (await detectAnomalies(index, { at: new Date(end), thresholds: config.anomalies })).length;
-      times.push(performance.now() - t);
+      count = (await detectAnomalies(index, { at: new Date(end - i * 30_000), thresholds: config.anomalies })).length;
+      cold.push(performance.now() - t);
+    }
+    const cache = new DetectCache();
+    for (let i = 0; i < 21; i++) {
+      const t = performance.now();
+      await detectAnomalies(index, { at: new Date(end - 3_600_000 + i * 30_000), thresholds: config.anomalies, cache });
+      warm.push(performance.now() - t);
     }
     await index.close();
-    times.sort((a, b) => a - b);
-    console.log(`\ndetect_anomalies over ${SPEED_EVENTS.toLocaleString('en')} events (7 days; index built in ${(indexMs / 1000).toFixed(1)} s): median ${times[2].toFixed(0)} ms, min ${times[0].toFixed(0)} ms, max ${times[4].toFixed(0)} ms (${count} anomalies)`);
+    const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(`\ndetect_anomalies over ${SPEED_EVENTS.toLocaleString('en')} events (7 days; index built in ${(indexMs / 1000).toFixed(1)} s; ${count} incidents):`);
+    console.log(`  without a cache: p50 ${p50(cold).toFixed(0)} ms, min ${Math.min(...cold).toFixed(0)} ms, max ${Math.max(...cold).toFixed(0)} ms`);
+    console.log(`  with the cache, every 30 s: p50 ${p50(warm.slice(1)).toFixed(0)} ms (first ${warm[0].toFixed(0)} ms), max ${Math.max(...warm.slice(1)).toFixed(0)} ms`);
   } finally {
     fs.rmSync(repo, { recursive: true, force: true });
   }
 }
+
+if (DAYS > 0) await replay();
+if (SPEED_EVENTS > 0) await speed();

@@ -32,6 +32,7 @@ export default definePrompt({
     })().catch(() => null);
     const evidence = evidenceText([
       ['Anomaly', [anomalyLine(rec), `status ${rec.status}, first seen ${rec.first_seen}, last fired ${rec.last_fired}`, `observed ${JSON.stringify(a.observed)}; expected ${JSON.stringify(a.expected)}`]],
+      ['Signals in this incident (lead first)', (a.signals ?? []).map((x) => `${x.rule} [${x.severity}] ${JSON.stringify(x.subject)}: ${x.summary}`)],
       ['Sample events (ids for get_log_event and log_timeline)', a.samples.map((s) => `${s.id} ${s.ts} ${s.event}${s.error ? `: ${s.error}` : ''}`)],
       ['Evidence query (query_runtime_logs arguments)', [JSON.stringify(a.evidence_query)]],
       ['Suspect commits', suspects ? suspects.suspects.map((s) => `${s.sha.slice(0, 10)} ${s.subject} (${s.reasons.join('; ')})`) : ['(suspect_commits could not run here; call the tool)']],

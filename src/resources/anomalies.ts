@@ -7,12 +7,12 @@ export const anomaliesOpen = defineResource({
   toolset: 'anomalies',
   uri: 'selfscope://anomalies/open',
   title: 'Open anomalies',
-  description: 'Anomalies open now, most severe first. Subscribable: updated when the set or a severity changes (detect_anomalies or selfscope watch).',
+  description: 'Incidents open now, most severe first, each with the rules of its member signals. Subscribable: updated when the set or a severity changes (detect_anomalies or selfscope watch).',
   mimeType: 'application/json',
   subscribable: true,
   read: async ({ app, uri }) => {
     const open = await listAnomalies(app.config.privateDirPath, 'open');
-    return [{ uri: uri.href, json: { untrusted: true, anomalies: open.map((r) => ({ id: r.id, rule: r.rule, severity: r.severity, summary: r.summary, first_seen: r.first_seen, last_fired: r.last_fired })) } }];
+    return [{ uri: uri.href, json: { untrusted: true, anomalies: open.map((r) => ({ id: r.id, rule: r.rule, rules: [...new Set(r.anomaly.signals.map((x) => x.rule))], severity: r.severity, summary: r.summary, onset: r.anomaly.onset, first_seen: r.first_seen, last_fired: r.last_fired })) } }];
   },
 });
 

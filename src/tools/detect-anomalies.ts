@@ -1,12 +1,31 @@
 import { z } from 'zod';
+import { DetectCache } from '../core/anomalies/cache.js';
 import { detectAnomalies, RULES, type Anomaly } from '../core/anomalies/detect.js';
 import { recordPastAnomalies, updateAnomalyState } from '../core/anomalies/state.js';
 import { parseDuration, parseTimeBound } from '../core/logs/query.js';
 import { getLogIndex } from '../server/engines.js';
 import { humanAgeOf } from '../core/text/durations.js';
+import { emptyIndexNotice } from '../core/logs/index-coverage.js';
 import { defineTool } from './define-tool.js';
 import { sanitizeJson } from '../core/text/egress.js';
 import { indexingProgress, freshnessSchema, jsonBytes, structuredBudget, textBudget, untrustedText } from './_shared.js';
+
+const signalSchema = z.object({
+  id: z.string(),
+  rule: z.enum(RULES),
+  subject: z.record(z.string(), z.string().nullable()),
+  severity: z.enum(['low', 'medium', 'high', 'critical']),
+  score: z.number(),
+  p_value: z.number(),
+  window: z.object({ from: z.string(), to: z.string() }),
+  baseline: z.object({ from: z.string(), to: z.string() }),
+  observed: z.record(z.string(), z.number().nullable()),
+  expected: z.record(z.string(), z.number().nullable()),
+  onset: z.string().nullable(),
+  last_seen: z.string().nullable(),
+  evidence_query: z.record(z.string(), z.unknown()),
+  summary: z.string(),
+});
 
 const anomalySchema = z.object({
   id: z.string(),
@@ -23,6 +42,7 @@ const anomalySchema = z.object({
   samples: z.array(z.object({ id: z.string(), ts: z.string(), event: z.string(), error: z.string().nullable(), untrusted: z.literal(true) })),
   evidence_query: z.record(z.string(), z.unknown()),
   summary: z.string(),
+  signals: z.array(signalSchema).describe('The rule findings grouped in this incident, its lead first.'),
 });
 
 export { anomalySchema };
@@ -32,7 +52,7 @@ export default defineTool({
   toolset: 'anomalies',
   title: 'Detect anomalies',
   description:
-    "Rules over the runtime logs, no LLM: error_rate (failure rate over threshold and above baseline), repeated_error (same fingerprint N times), latency_regression (p95 ≥ 2× baseline), new_error (fingerprint never seen in the baseline), cost_spike. Window (default 10m) vs baseline (default 7d), thresholds overridable, at to evaluate the past. Each anomaly has a stable id, severity, figures, onset, samples (untrusted) and ready-to-run query_runtime_logs arguments. Highest score first, as many as fit in limits.resultBytes; next_offset (with at: evaluated_at) pages through the rest.",
+    "Incidents in the runtime logs, by rules tested against each subject's own baseline, no LLM: error_rate (binomial test of an operation's failures), repeated_error (Poisson test of one error's count, scaled by traffic), latency_regression (p95 ≥ 2× baseline), new_error (a failure first seen in the last day), cost_spike (vs the same time of day). Signals of one problem are grouped: one anomaly per incident, with its member signals. Window (default 10m, also 3× and 6×) vs baseline (default 7d), at to evaluate the past. Each has a stable id, severity (rising with impact and duration), onset, samples (untrusted) and query_runtime_logs arguments. Highest score first, within limits.resultBytes; next_offset (with at: evaluated_at) pages.",
   inputSchema: {
     window: z.string().max(10).optional().describe('e.g. 10m, 1h'),
     baseline: z.string().max(10).optional().describe('e.g. 7d'),
@@ -40,7 +60,7 @@ export default defineTool({
     subject: z.string().max(200).optional().describe('Only subjects whose tool, operation, kind, agent or fingerprint contains this.'),
     at: z.string().max(40).optional().describe('Evaluate as of this time (ISO or relative like 1d = one day ago). Past evaluations do not open or resolve anomalies; their ids still work with suspect_commits and verify_fix.'),
     error_rate_threshold: z.number().min(0).max(1).optional(),
-    min_samples: z.number().int().min(1).optional(),
+    min_failures: z.number().int().min(1).optional().describe('error_rate: the least failures in a window to report.'),
     repeated_error_count: z.number().int().min(1).optional(),
     latency_factor: z.number().min(1).optional(),
     new_error_count: z.number().int().min(1).optional(),
@@ -58,6 +78,7 @@ export default defineTool({
     total_anomalies: z.number().describe('Anomalies found, on every page.'),
     next_offset: z.number().nullable().describe('offset of the next page; null on the last page.'),
     freshness: freshnessSchema,
+    notice: z.string().nullable().describe('Set when nothing is indexed (no log file matched, or no event yet): then "no anomaly" means nothing.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   untrusted: true,
@@ -65,7 +86,7 @@ export default defineTool({
     const cfg = app.config.anomalies;
     const thresholds = {
       ...cfg,
-      errorRate: { ...cfg.errorRate, ...(input.error_rate_threshold !== undefined ? { threshold: input.error_rate_threshold } : {}), ...(input.min_samples !== undefined ? { minSamples: input.min_samples } : {}) },
+      errorRate: { ...cfg.errorRate, ...(input.error_rate_threshold !== undefined ? { threshold: input.error_rate_threshold } : {}), ...(input.min_failures !== undefined ? { minFailures: input.min_failures } : {}) },
       repeatedError: { ...cfg.repeatedError, ...(input.repeated_error_count !== undefined ? { count: input.repeated_error_count } : {}) },
       latencyRegression: { ...cfg.latencyRegression, ...(input.latency_factor !== undefined ? { factor: input.latency_factor } : {}) },
       newError: { ...cfg.newError, ...(input.new_error_count !== undefined ? { count: input.new_error_count } : {}) },
@@ -75,9 +96,12 @@ export default defineTool({
     const at = input.at ? parseTimeBound(input.at, 'at', now) : new Date(now);
     const index = await getLogIndex(app);
     await index.refresh({ onProgress: indexingProgress(progress) });
+    // Past hours' aggregates are kept for the server's next evaluation.
+    const cache = await app.service('anomalyCache', async () => new DetectCache());
     const anomalies = await detectAnomalies(index, {
       at,
       thresholds,
+      cache,
       ...(input.window ? { window: input.window } : {}),
       ...(input.baseline ? { baseline: input.baseline } : {}),
       ...(input.rules ? { rules: input.rules } : {}),
@@ -96,6 +120,7 @@ export default defineTool({
       await recordPastAnomalies(app.config.privateDirPath, anomalies, at);
     }
     const freshness = index.freshness();
+    const notice = await emptyIndexNotice(index, app.config.repo, app.config.logs);
     // Room for the fields around the list (the ids opened and resolved can be many).
     const budget = structuredBudget(app.config.limits.resultBytes, 1024 + jsonBytes({ opened, resolved, freshness }));
     const kept: Anomaly[] = [];
@@ -110,7 +135,7 @@ export default defineTool({
     }
     const text = kept.length
       ? kept.map((a) => `[${a.severity}] ${a.id} ${a.rule}: ${a.summary}${a.onset ? ` (since ${a.onset}, ${humanAgeOf(a.onset) ?? '?'})` : ''}`).join('\n')
-      : `No anomaly as of ${at.toISOString()} (window ${input.window ?? cfg.window}, baseline ${input.baseline ?? cfg.baseline}).`;
+      : (notice ?? `No anomaly as of ${at.toISOString()} (window ${input.window ?? cfg.window}, baseline ${input.baseline ?? cfg.baseline}).`);
     const end = input.offset + kept.length;
     const nextOffset = end < anomalies.length && kept.length > 0 ? end : null;
     const truncatedReason =
@@ -120,7 +145,7 @@ export default defineTool({
           ? `offset ${input.offset} is past the last anomaly (${anomalies.length})`
           : null;
     return {
-      structured: { anomalies: kept, evaluated_at: at.toISOString(), state_updated: live, opened, resolved, truncated: nextOffset !== null, truncated_reason: truncatedReason, total_anomalies: anomalies.length, next_offset: nextOffset, freshness },
+      structured: { anomalies: kept, evaluated_at: at.toISOString(), state_updated: live, opened, resolved, truncated: nextOffset !== null, truncated_reason: truncatedReason, total_anomalies: anomalies.length, next_offset: nextOffset, freshness, notice },
       text: kept.length ? [`${kept.length} anomal${kept.length === 1 ? 'y' : 'ies'}${truncatedReason ? ` — ${truncatedReason}` : ''}:`, untrustedText(text, textBudget(app.config.limits.resultBytes))] : [truncatedReason ?? text],
     };
   },

@@ -34,6 +34,12 @@ describe('anomalies over stdio', () => {
     const opened = (first.structuredContent as { opened: string[]; state_updated: boolean }).opened;
     expect((first.structuredContent as { state_updated: boolean }).state_updated).toBe(true);
     expect(opened.length).toBeGreaterThan(0);
+    // One incident per problem: the music queue's error rate leads, its new error is a member signal, not an anomaly of its own.
+    const found = (first.structuredContent as { notice: string | null; anomalies: Array<{ id: string; rule: string; subject: Record<string, string | null>; signals: Array<{ rule: string; subject: Record<string, string | null> }> }> });
+    expect(found.notice).toBeNull();
+    const queue = found.anomalies.filter((a) => a.signals.some((s) => s.subject['tool_name'] === 'music_queue_add'));
+    expect(queue).toHaveLength(1);
+    expect(queue[0]!.signals[0]!.rule).toBe('error_rate');
     await expect.poll(() => updates, { timeout: 30_000 }).toContain('selfscope://anomalies/open');
 
     const open = JSON.parse(textOf(await session.client.readResource({ uri: 'selfscope://anomalies/open' }))) as { untrusted: boolean; anomalies: Array<{ id: string }> };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Watcher } from '../../core/anomalies/watcher.js';
 import { getLogIndex } from '../../server/engines.js';
+import { emptyIndexNotice } from '../../core/logs/index-coverage.js';
 import detectAnomaliesTool from '../../tools/detect-anomalies.js';
 import { createCliApp, type GlobalOptions } from '../context.js';
 import { catchUpLogIndex } from '../progress.js';
@@ -25,8 +26,9 @@ export function registerAnomalyCommands(program: Command): void {
           process.stdout.write(`${JSON.stringify(result.structured, null, 2)}\n`);
           return;
         }
-        const anomalies = (result.structured['anomalies'] as Array<{ id: string; rule: string; severity: string; summary: string; onset: string | null }>) ?? [];
-        process.stdout.write(anomalies.length ? `${renderTable(['severity', 'rule', 'id', 'since', 'summary'], anomalies.map((a) => [a.severity, a.rule, a.id, humanAgeOf(a.onset) ?? '', a.summary]), 120)}\n` : `${result.text}\n`);
+        const anomalies = (result.structured['anomalies'] as Array<{ id: string; rule: string; severity: string; summary: string; onset: string | null; signals?: Array<{ rule: string }> }>) ?? [];
+        const rulesOf = (a: (typeof anomalies)[number]) => [...new Set((a.signals ?? []).map((x) => x.rule))].join('+') || a.rule;
+        process.stdout.write(anomalies.length ? `${renderTable(['severity', 'rules', 'id', 'since', 'summary'], anomalies.map((a) => [a.severity, rulesOf(a), a.id, humanAgeOf(a.onset) ?? '', a.summary]), 120)}\n` : `${result.text}\n`);
       } finally {
         await app.close();
       }
@@ -34,10 +36,11 @@ export function registerAnomalyCommands(program: Command): void {
 
   program
     .command('watch')
-    .description('run the rules continuously; notify the dev channel (webhook) and run the hook for new anomalies')
+    .description('run the rules continuously; notify the dev channel (webhook) and run the hook once per incident')
     .option('--interval <seconds>', 'seconds between evaluations (default watch.intervalS)', Number)
-    .option('--once', 'evaluate once and exit')
-    .action(async (o: { interval?: number; once?: boolean }, command: Command) => {
+    .option('--once', 'evaluate once, notify what is due, print it and exit')
+    .option('--dry-run', 'with --once: print what would be notified, send and record nothing')
+    .action(async (o: { interval?: number; once?: boolean; dryRun?: boolean }, command: Command) => {
       const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
       // The first index of a big log takes a while: show it on a terminal (stdout keeps the NDJSON).
       await catchUpLogIndex(app);
@@ -49,11 +52,30 @@ export function registerAnomalyCommands(program: Command): void {
         emit: (line) => process.stdout.write(`${line}\n`),
         webhookUrl: process.env['SELFSCOPE_WEBHOOK_URL'] || app.config.watch.webhookUrl,
       });
-      if (o.once) {
-        await watcher.tick();
-        await app.close();
+      const notice = await emptyIndexNotice(index, app.config.repo, app.config.logs);
+      if (o.once || o.dryRun) {
+        try {
+          if (notice) {
+            process.stderr.write(`selfscope watch: ${notice}\n`);
+            return;
+          }
+          const result = await watcher.evaluate({ force: true, dryRun: o.dryRun === true });
+          // Notifications are NDJSON on stdout (emitted as they are sent); a dry run prints its own.
+          if (o.dryRun) for (const n of result.notifications) process.stdout.write(`${JSON.stringify(n)}\n`);
+          if (result.notifications.length === 0) {
+            const already = result.open.filter((a) => a.notified_at !== null);
+            process.stderr.write(
+              result.open.length
+                ? `selfscope watch: nothing new to notify; ${result.open.length} open incident${result.open.length === 1 ? '' : 's'}${already.length ? `, notified already: ${already.map((a) => `${a.id} [${a.severity}] at ${a.notified_at}`).join(', ')}` : ''}\n`
+                : 'selfscope watch: no anomaly\n',
+            );
+          }
+        } finally {
+          await app.close();
+        }
         return;
       }
+      if (notice) process.stderr.write(`selfscope watch: ${notice} Watching for it.\n`);
       const interval = (o.interval ?? app.config.watch.intervalS) * 1000;
       process.stderr.write(`selfscope watch: every ${humanDuration(interval)} over ${app.config.logs.join(', ')}${(await watcher.isPaused()) ? ' (dev mode: hooks paused)' : ''}\n`);
       const stop = watcher.start(interval);

@@ -5,7 +5,7 @@ import { humanDuration } from '../text/durations.js';
 
 /**
  * The spec's feedback loop: after a fix lands (a commit, a merge, a deploy event), compare
- * the anomaly's metric over equal windows before and after the marker.
+ * the metric of the incident's lead signal over equal windows before and after the marker.
  */
 
 export type Verdict = 'fixed' | 'not_fixed' | 'regressed' | 'insufficient_data';
@@ -34,7 +34,9 @@ export async function verifyFix(logs: LogQueryable, anomaly: Pick<Anomaly, 'rule
   const span = Math.max(0, Math.min(wanted, now.getTime() - marker.getTime()));
   const before = { from: new Date(marker.getTime() - span), to: marker };
   const after = { from: marker, to: new Date(marker.getTime() + span) };
-  const cond = subjectSql(anomaly);
+  const subject = subjectSql(anomaly);
+  // A failure logged twice counts once, as the rules count it.
+  const cond = { sql: `${subject.sql} AND NOT duplicate`, params: subject.params };
   // For error rules the metric needs every event of the operation, not only failures.
   const errorRules = anomaly.rule === 'repeated_error' || anomaly.rule === 'new_error';
   const measure = async (w: { from: Date; to: Date }): Promise<WindowFigures> => {
@@ -44,7 +46,7 @@ export async function verifyFix(logs: LogQueryable, anomaly: Pick<Anomaly, 'rule
         : anomaly.rule === 'cost_spike'
           ? `SELECT count(*) AS n, 0 AS f, sum(usd_cost) AS m FROM logs WHERE ts >= ? AND ts < ? AND ${cond.sql}`
           : errorRules
-            ? `SELECT (SELECT count(*) FROM logs WHERE ts >= ? AND ts < ?) AS n, count(*) AS f, count(*) AS m FROM logs WHERE ts >= ? AND ts < ? AND ${cond.sql}`
+            ? `SELECT (SELECT count(*) FROM logs WHERE ts >= ? AND ts < ? AND NOT duplicate) AS n, count(*) AS f, count(*) AS m FROM logs WHERE ts >= ? AND ts < ? AND ${cond.sql}`
             : `SELECT count(*) AS n, count(*) FILTER (WHERE is_failure) AS f, count(*) FILTER (WHERE is_failure) / greatest(count(*), 1) AS m FROM logs WHERE ts >= ? AND ts < ? AND ${cond.sql}`;
     const params = errorRules ? [w.from, w.to, w.from, w.to, ...cond.params] : [w.from, w.to, ...cond.params];
     const r = (await logs.all<Record<string, unknown>>(sql, params))[0] ?? {};

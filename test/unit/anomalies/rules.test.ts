@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
+import { DetectCache } from '../../../src/core/anomalies/cache.js';
 import { detectAnomalies, type Rule } from '../../../src/core/anomalies/detect.js';
 import { getAnomaly, listAnomalies, recordPastAnomalies, updateAnomalyState } from '../../../src/core/anomalies/state.js';
 import { verifyFix } from '../../../src/core/anomalies/verify-fix.js';
@@ -58,24 +59,29 @@ async function run(lines: LineOptions[], rules?: Rule[], at = AT) {
 }
 
 describe('error_rate', () => {
-  it('fires on a 40% failure burst with enough samples, with the right subject and onset', async () => {
+  it('fires on a 40% failure burst, with the operation as subject, its onset and samples', async () => {
     const window = calls('music_queue_add', AT - 10 * MIN, AT, 15_000, (i) => i % 5 < 2);
     const found = await run([...background('music_queue_add'), ...window], ['error_rate']);
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ rule: 'error_rate', subject: { agent: 'voice', operation: 'music_queue_add' }, observed: { failures: 16, events: 40 } });
-    expect(found[0]!.summary).toMatch(/music_queue_add \(voice\) failing at 40%/);
+    expect(found[0]).toMatchObject({ rule: 'error_rate', subject: { operation: 'music_queue_add', tool_name: 'music_queue_add' }, observed: { failures: 16, events: 40 } });
+    expect(found[0]!.summary).toMatch(/music_queue_add failing at 40%/);
+    expect(Date.parse(found[0]!.onset!)).toBeGreaterThanOrEqual(AT - 10 * MIN);
     expect(Date.parse(found[0]!.onset!)).toBeLessThanOrEqual(AT - 9 * MIN);
+    expect(found[0]!.signals.map((s) => s.rule)).toEqual(['error_rate']);
+    expect(found[0]!.signals[0]!.p_value).toBeLessThan(thresholds.significance);
     expect(found[0]!.samples.length).toBe(3);
     expect(found[0]!.samples.every((s) => s.error === 'queue state undefined' && s.untrusted)).toBe(true);
   });
 
-  it('stays quiet at 29%', async () => {
-    const window = calls('music_queue_add', AT - 10 * MIN, AT, 6_000, (i) => i % 100 < 29);
-    expect(await run([...background('music_queue_add'), ...window], ['error_rate'])).toEqual([]);
+  it('fires for a low-traffic tool: 6 failures in 15 calls, no minimum sample count', async () => {
+    const burst = calls('music_queue_add', AT - 15 * MIN, AT, MIN, (i) => i % 5 < 2);
+    const found = await run([...background('music_queue_add'), ...burst], ['error_rate']);
+    expect(found.map((a) => a.subject['operation'])).toEqual(['music_queue_add']);
+    expect(found[0]!.observed['failures']).toBeGreaterThanOrEqual(4);
   });
 
-  it('stays quiet with 19 samples, even all failing', async () => {
-    const window = calls('music_queue_add', AT - 10 * MIN, AT - 10 * MIN + 19 * 10_000, 10_000, () => true);
+  it('stays quiet with 3 failures, however few the calls', async () => {
+    const window = calls('music_queue_add', AT - 5 * MIN, AT, MIN, (i) => i < 3);
     expect(await run([...background('music_queue_add'), ...window], ['error_rate'])).toEqual([]);
   });
 
@@ -84,68 +90,145 @@ describe('error_rate', () => {
     const window = calls('web_search', AT - 10 * MIN, AT, 15_000, (i) => i % 5 < 2);
     expect(await run([...noisy, ...window], ['error_rate'])).toEqual([]);
   });
+
+  it('dates a long incident from its real onset, beyond the window, and rates it more severe', async () => {
+    const short = await run([...background('music_queue_add'), ...calls('music_queue_add', AT - 10 * MIN, AT, 15_000, (i) => i % 5 < 2)], ['error_rate']);
+    const long = await run([...background('music_queue_add'), ...calls('music_queue_add', AT - 3 * 60 * MIN, AT, 15_000, (i) => i % 5 < 2)], ['error_rate']);
+    expect(Date.parse(long[0]!.onset!)).toBeLessThanOrEqual(AT - 170 * MIN);
+    expect(long[0]!.score).toBeGreaterThan(short[0]!.score);
+  });
 });
 
-describe('repeated_error and new_error', () => {
-  const shardErrors = (n: number, from: number) =>
-    Array.from({ length: n }, (_, i): LineOptions => ({ ts: new Date(from + i * 20_000), kind: 'bot_error', event: `gateway_shard_error: shard=${i % 8} Connection reset by peer after ${100 + i}ms`, agent: 'bot', metadata: null }));
+describe('repeated_error', () => {
+  const shard = (ts: number, i: number): LineOptions => ({ ts: new Date(ts), kind: 'bot_error', event: `gateway_shard_error: shard=${i % 8} Connection reset by peer after ${100 + i}ms`, agent: 'bot', metadata: null });
+  // Steady traffic, with the shard error once an hour: its usual share of the traffic.
+  const baseline = (perMinute: number) => [
+    ...calls('web_search', AT - 2 * 86_400_000, AT - 60 * MIN, MIN / perMinute, () => false),
+    ...Array.from({ length: 47 }, (_, h) => shard(AT - 2 * 86_400_000 + h * 3_600_000 + 1000, h)),
+  ];
 
-  it('groups shard=3 and shard=7 into one repeated error and fires at 10', async () => {
-    const found = await run(shardErrors(12, AT - 8 * MIN), ['repeated_error']);
+  it('fires on a known error far above its traffic-scaled rate, grouping shard=3 with shard=7', async () => {
+    const burst = Array.from({ length: 12 }, (_, i) => shard(AT - 8 * MIN + i * 20_000, i));
+    const found = await run([...baseline(1), ...calls('web_search', AT - 60 * MIN, AT, MIN, () => false), ...burst], ['repeated_error']);
     expect(found).toHaveLength(1);
     expect(found[0]!.observed['count']).toBe(12);
     expect(found[0]!.subject['fingerprint']).toBe(fingerprint('gateway_shard_error: shard=3 Connection reset by peer after 104ms'));
   });
 
-  it('stays quiet at 9', async () => {
-    expect(await run(shardErrors(9, AT - 8 * MIN), ['repeated_error'])).toEqual([]);
+  it('stays quiet when the error rises with the traffic (the daily peak)', async () => {
+    // Ten times the traffic, ten times the errors: the same share.
+    const peak = calls('web_search', AT - 60 * MIN, AT, 6_000, () => false);
+    const errors = Array.from({ length: 10 }, (_, i) => shard(AT - 60 * MIN + i * 6 * MIN, i));
+    expect(await run([...baseline(1), ...peak, ...errors], ['repeated_error'])).toEqual([]);
   });
 
   it('stays quiet for an error that is always this frequent', async () => {
-    const chronic = Array.from({ length: 2 * 24 * 6 }, (_, w) => shardErrors(11, AT - 10 * MIN - (w + 1) * 10 * MIN)).flat();
-    expect(await run([...chronic, ...shardErrors(11, AT - 8 * MIN)], ['repeated_error'])).toEqual([]);
+    const chronic = Array.from({ length: 2 * 24 * 6 }, (_, w) => Array.from({ length: 11 }, (_, i) => shard(AT - 10 * MIN - (w + 1) * 10 * MIN + i * 20_000, i))).flat();
+    const now = Array.from({ length: 11 }, (_, i) => shard(AT - 8 * MIN + i * 20_000, i));
+    expect(await run([...chronic, ...now], ['repeated_error'])).toEqual([]);
+  });
+});
+
+describe('new_error', () => {
+  const tts = (ts: number, model = 'nova-9'): LineOptions => ({ ts: new Date(ts), kind: 'tts_error', event: `tts_error: voice model "${model}" not found`, agent: 'voice' });
+  // About 15 an hour: one every 4 minutes, from 50 minutes ago.
+  const trickle = Array.from({ length: 13 }, (_, i) => tts(AT - 50 * MIN + i * 4 * MIN));
+
+  it('is reported from its third occurrence at a low rate, and kept firing while it recurs', async () => {
+    const { index } = await indexOf([...background('music_queue_add'), ...trickle]);
+    const at = (ms: number) => detectAnomalies(index, { at: new Date(ms), thresholds, rules: ['new_error'] });
+    expect(await at(AT - 45 * MIN)).toEqual([]);
+    const third = await at(AT - 42 * MIN + 1000);
+    expect(third.map((a) => a.rule)).toEqual(['new_error']);
+    expect(third[0]!.onset).toBe(new Date(AT - 50 * MIN).toISOString());
+    // 50 minutes on, the first occurrence is far outside the window: still the same new error.
+    const later = await at(AT);
+    expect(later.map((a) => a.id)).toEqual(third.map((a) => a.id));
+    expect(later[0]!.observed['count']).toBe(13);
+    expect(later[0]!.summary).toMatch(/A new error/);
   });
 
-  it('fires new_error for a fingerprint never seen in the baseline, not for an old one', async () => {
-    const fresh: LineOptions[] = [0, 1, 2].map((i) => ({ ts: new Date(AT - 5 * MIN + i * 1000), kind: 'tts_error', event: 'tts_error: voice model "nova-9" not found', agent: 'voice' }));
-    const found = await run([...background('music_queue_add'), ...fresh], ['new_error']);
-    expect(found.map((a) => a.rule)).toEqual(['new_error']);
-    expect(found[0]!.summary).toMatch(/A new error/);
-    const old: LineOptions = { ts: new Date(AT - 86_400_000), kind: 'tts_error', event: 'tts_error: voice model "nova-2" not found', agent: 'voice' };
-    expect(await run([old, ...fresh], ['new_error'])).toEqual([]);
+  it('stays quiet for an error first seen two days ago', async () => {
+    expect(await run([tts(AT - 2 * 86_400_000, 'nova-2'), ...trickle], ['new_error'])).toEqual([]);
+  });
+
+  it('reports a tool failing for the first time, whatever its messages, as one incident', async () => {
+    const failures = ['timeout', 'socket closed', 'bad gateway'].map((m, i): LineOptions => ({ ts: new Date(AT - 5 * MIN + i * MIN), kind: 'voice_error', event: 'realtime_tool_call_failed', metadata: { toolName: 'music_play', error: `${m}` } }));
+    const found = await run([...background('music_queue_add'), ...calls('music_play', AT - 86_400_000 * 2, AT - 10 * MIN, 10 * MIN, () => false), ...failures], ['new_error']);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.subject).toEqual({ kind: 'voice_error', tool_name: 'music_play' });
   });
 });
 
 describe('latency_regression', () => {
-  const withLatency = (factor: number) => [
-    ...calls('web_search', AT - 2 * 86_400_000, AT - 10 * MIN, 20 * MIN, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: 400 + (i % 20) * 10 } })),
-    ...calls('web_search', AT - 10 * MIN, AT, 20_000, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: Math.round((400 + (i % 20) * 10) * factor) } })),
+  const withLatency = (factor: number, from = AT - 10 * MIN) => [
+    ...calls('web_search', AT - 2 * 86_400_000, from, 20 * MIN, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: 400 + (i % 20) * 10 } })),
+    ...calls('web_search', from, AT, 20_000, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: Math.round((400 + (i % 20) * 10) * factor) } })),
   ];
 
   it('fires when p95 is 2.5× the baseline', async () => {
     const found = await run(withLatency(2.5), ['latency_regression']);
     expect(found).toHaveLength(1);
-    expect(found[0]!.subject).toEqual({ agent: 'voice', operation: 'web_search' });
+    expect(found[0]!.subject).toEqual({ operation: 'web_search', tool_name: 'web_search' });
   });
 
   it('stays quiet at 1.9×', async () => {
     expect(await run(withLatency(1.9), ['latency_regression'])).toEqual([]);
   });
+
+  it('reads no percentile from too few samples', async () => {
+    const few = [...withLatency(1, AT - 60 * MIN).filter((l) => new Date(l.ts).getTime() < AT - 60 * MIN), ...calls('web_search', AT - 5 * MIN, AT, MIN, () => false, () => ({ metadata: { toolName: 'web_search', runtimeMs: 5000 } }))];
+    expect(await run(few, ['latency_regression'])).toEqual([]);
+  });
+
+  it('dates a 4-hour slowdown from its start and rates it high', async () => {
+    const found = await run(withLatency(2.5, AT - 4 * 60 * MIN), ['latency_regression']);
+    expect(Math.abs(Date.parse(found[0]!.onset!) - (AT - 4 * 60 * MIN))).toBeLessThanOrEqual(5 * MIN);
+    expect(['high', 'critical']).toContain(found[0]!.severity);
+  });
 });
 
 describe('cost_spike', () => {
+  const DAY = 86_400_000;
+  // Three days of spend: $0.02 every 10 minutes, and every evening peak (the last hour of each day before AT) $0.02 a minute.
   const llm = (from: number, to: number, step: number, cost: number) =>
     calls('x', from, to, step, () => false, () => ({ kind: 'llm_call', event: 'claude:sonnet', agent: 'automation', usd_cost: cost, metadata: { durationMs: 900 } }));
+  const usual = [0, 1, 2, 3].flatMap((d) => [...llm(AT - (d + 1) * DAY, AT - d * DAY - 60 * MIN, 10 * MIN, 0.02), ...(d > 0 ? llm(AT - d * DAY - 60 * MIN, AT - d * DAY, MIN, 0.02) : [])]);
 
-  it('fires at 3× the baseline hourly cost above the floor', async () => {
-    const found = await run([...llm(AT - 86_400_000, AT - 10 * MIN, 10 * MIN, 0.02), ...llm(AT - 10 * MIN, AT, 30_000, 0.02)], ['cost_spike']);
+  it('fires at 3× the spend usual at this time of day, above the floor', async () => {
+    const spike = llm(AT - 60 * MIN, AT, 10_000, 0.02);
+    const found = await run([...usual, ...spike], ['cost_spike']);
     expect(found).toHaveLength(1);
     expect(found[0]!.subject).toEqual({ agent: 'automation' });
-    expect(found[0]!.observed['usd_per_hour']).toBeCloseTo(2.4, 1);
+    expect(found[0]!.observed['usd_per_hour']).toBeGreaterThan(6.5);
+    expect(found[0]!.observed['usd_per_hour']).toBeLessThan(7.5);
+  });
+
+  it('stays quiet at the daily peak when the peak is usual', async () => {
+    expect(await run([...usual, ...llm(AT - 60 * MIN, AT, MIN, 0.022)], ['cost_spike'])).toEqual([]);
   });
 
   it('stays quiet under the floor', async () => {
-    expect(await run([...llm(AT - 86_400_000, AT - 10 * MIN, 10 * MIN, 0.0001), ...llm(AT - 10 * MIN, AT, 30_000, 0.001)], ['cost_spike'])).toEqual([]);
+    expect(await run([...llm(AT - 3 * DAY, AT - 10 * MIN, 10 * MIN, 0.0001), ...llm(AT - 10 * MIN, AT, 30_000, 0.001)], ['cost_spike'])).toEqual([]);
+  });
+});
+
+describe('the cache kept between evaluations', () => {
+  it('finds what a fresh evaluation finds, evaluation after evaluation', async () => {
+    const lines = [
+      ...background('music_queue_add'),
+      ...calls('music_queue_add', AT - 90 * MIN, AT + 60 * MIN, 15_000, (i, t) => t >= AT - 20 * MIN && i % 5 < 2),
+      ...Array.from({ length: 6 }, (_, i): LineOptions => ({ ts: new Date(AT - 30 * MIN + i * 7 * MIN), kind: 'tts_error', event: 'tts_error: voice model "nova-9" not found', agent: 'voice' })),
+    ];
+    const { index } = await indexOf(lines);
+    const cache = new DetectCache();
+    for (const offset of [-40, -15, 0, 1, 25, 61]) {
+      const at = new Date(AT + offset * MIN);
+      const strip = (found: Awaited<ReturnType<typeof detectAnomalies>>) => found.map((a) => ({ id: a.id, signals: a.signals.map((s) => [s.rule, s.onset, s.observed]) }));
+      const cached = strip(await detectAnomalies(index, { at, thresholds, cache }));
+      expect(cached).toEqual(strip(await detectAnomalies(index, { at, thresholds })));
+      if (offset === 0) expect(cached.length).toBeGreaterThan(0);
+    }
   });
 });
 

@@ -6,7 +6,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
 import { appendAudit } from '../../../src/core/audit/audit-log.js';
+import { detectAnomalies } from '../../../src/core/anomalies/detect.js';
+import { updateAnomalyState } from '../../../src/core/anomalies/state.js';
 import { Watcher } from '../../../src/core/anomalies/watcher.js';
+import { emptyIndexNotice } from '../../../src/core/logs/index-coverage.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { LogIndex } from '../../../src/core/logs/log-index.js';
 import { logLine, type LineOptions } from '../../helpers/log-lines.js';
@@ -49,7 +52,7 @@ async function setup(lines: LineOptions[], watch: Record<string, unknown> = {}) 
   await fs.mkdir(path.join(dir, 'data', 'logs'), { recursive: true });
   const logFile = path.join(dir, 'data', 'logs', 'a.ndjson');
   await fs.writeFile(logFile, `${lines.map(logLine).join('\n')}\n`);
-  const config = { ...configFileSchema.parse({ watch }), stateDirPath: path.join(dir, '.selfscope'), privateDirPath: path.join(dir, 'private') };
+  const config = { ...configFileSchema.parse({ watch }), repo: dir, stateDirPath: path.join(dir, '.selfscope'), privateDirPath: path.join(dir, 'private') };
   const index = await LogIndex.open({ repo: dir, logs: config.logs, stateDirPath: config.stateDirPath, schema: config.schema, limits: config.limits, logger: silentLogger });
   cleanups.push(async () => {
     await index.close();
@@ -136,5 +139,59 @@ describe('selfscope watch', () => {
     const t = performance.now();
     for (let i = 0; i < 20; i++) expect(await watcher.tick()).toEqual([]);
     expect(performance.now() - t).toBeLessThan(2000);
+  });
+
+  it('notifies an incident that an agent\'s detect_anomalies opened first', async () => {
+    const hook = await receiver();
+    const { config, index } = await setup(incident('music_queue_add', NOW - 9 * 60_000, true));
+    await index.refresh();
+    const at = new Date();
+    const found = await detectAnomalies(index, { at, thresholds: config.anomalies });
+    expect(found.length).toBeGreaterThan(0);
+    expect((await updateAnomalyState(config.privateDirPath, found, at, 30 * 60_000)).opened.length).toBe(found.length);
+    const sent = await new Watcher({ index, config, logger: silentLogger, emit: () => {}, webhookUrl: hook.url, retryDelayMs: 5 }).tick();
+    expect(sent.map((n) => n.anomaly_id).sort()).toEqual(found.map((a) => a.id).sort());
+    expect(sent.every((n) => n.change === 'opened' && n.webhook === 'sent')).toBe(true);
+  });
+
+  it('sends one message per incident, naming its signals', async () => {
+    const hook = await receiver();
+    const { config, index } = await setup(incident('music_queue_add', NOW - 9 * 60_000, true));
+    const sent = await new Watcher({ index, config, logger: silentLogger, emit: () => {}, webhookUrl: hook.url, retryDelayMs: 5 }).tick();
+    expect(sent).toHaveLength(1);
+    expect(hook.bodies).toHaveLength(1);
+    expect(sent[0]!.rules.length).toBeGreaterThanOrEqual(1);
+    expect(sent[0]!.rules).toContain('new_error');
+  });
+
+  it('a dry run returns what is due without sending or recording it; a real evaluation then notifies it once', async () => {
+    const hook = await receiver();
+    const { config, index } = await setup(incident('music_queue_add', NOW - 9 * 60_000, true));
+    const watcher = () => new Watcher({ index, config, logger: silentLogger, emit: () => {}, webhookUrl: hook.url, retryDelayMs: 5 });
+    const dry = await watcher().evaluate({ dryRun: true });
+    expect(dry.notifications.length).toBeGreaterThan(0);
+    expect(dry.notifications.every((n) => n.webhook === 'dry_run')).toBe(true);
+    expect(hook.calls()).toBe(0);
+    const real = await watcher().evaluate();
+    expect(real.notifications.map((n) => n.anomaly_id)).toEqual(dry.notifications.map((n) => n.anomaly_id));
+    // A new watcher process, the same incidents: notified already, by its own record.
+    const again = await watcher().evaluate({ force: true });
+    expect(again.notifications).toEqual([]);
+    expect(again.open.every((o) => o.notified_at !== null)).toBe(true);
+    expect(hook.bodies).toHaveLength(real.notifications.length);
+  });
+
+  it('says when nothing is indexed instead of reporting no anomaly', async () => {
+    const empty = await setup([]);
+    await fs.writeFile(empty.logFile, '');
+    await empty.index.refresh();
+    expect(await emptyIndexNotice(empty.index, empty.dir, empty.config.logs)).toMatch(/Nothing is indexed: 1 log file matched .* no event yet/);
+    const result = await new Watcher({ index: empty.index, config: empty.config, logger: silentLogger, emit: () => {} }).evaluate();
+    expect(result.notice).toMatch(/Nothing is indexed/);
+    await fs.rm(empty.logFile);
+    const none = await setup([]);
+    await fs.rm(none.logFile);
+    await none.index.refresh();
+    expect(await emptyIndexNotice(none.index, none.dir, none.config.logs)).toMatch(/no log file matched/);
   });
 });
