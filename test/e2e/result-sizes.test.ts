@@ -193,7 +193,7 @@ describe('every tool result stays under the token budget with the worst ordinary
       expect((next['anomalies'] as Array<{ id: string }>)[0]!.id).not.toBe(anomalies[0]!.id);
     }
     anomalyId = anomalies.find((a) => a.rule === 'error_rate')?.id ?? anomalies[0]!.id;
-    ok(await measure('detect_anomalies', { window: '30m', error_rate_threshold: 0.05, repeated_error_count: 2, new_error_count: 1, latency_factor: 1.2, min_samples: 3 }, 'window 30m, lowest thresholds'), 'detect low');
+    ok(await measure('detect_anomalies', { window: '30m', error_rate_threshold: 0.05, repeated_error_count: 2, new_error_count: 1, latency_factor: 1.2, min_failures: 1 }, 'window 30m, lowest thresholds'), 'detect low');
   });
 
   it('suspect_commits and verify_fix', async () => {
