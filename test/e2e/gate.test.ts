@@ -52,7 +52,7 @@ describe('checks.gate "no_new_failures" over MCP', () => {
     const s = t.structured as { ok: boolean; gate: string; failures: Array<{ mark?: string; id: string }>; failures_total: number; failures_uri: string; comparison: { counts: Record<string, number> } };
     expect(s.ok).toBe(false);
     expect(s.gate).toBe('no_new_failures');
-    expect(s.comparison.counts).toEqual({ new: 0, pre_existing: 12, flaky: 0, fixed: 0 });
+    expect(s.comparison.counts).toEqual({ new: 0, pre_existing: 12, flaky: 0, fixed: 0, missing: 0 });
     expect(s.failures_total).toBe(12);
     expect(s.failures.every((f) => f.mark === 'pre_existing')).toBe(true);
     expect(t.text).toMatch(/No new failures: git_commit accepts this tree/);
@@ -72,7 +72,7 @@ describe('checks.gate "no_new_failures" over MCP', () => {
 
     const committed = await call('git_commit', { worktree, message: 'Set a to 2' });
     expect(committed.isError).toBe(false);
-    expect(committed.structured['gate']).toMatchObject({ mode: 'no_new_failures', comparison: { counts: { new: 0, pre_existing: 12, flaky: 0, fixed: 0 } } });
+    expect(committed.structured['gate']).toMatchObject({ mode: 'no_new_failures', comparison: { counts: { new: 0, pre_existing: 12, flaky: 0, fixed: 0, missing: 0 } } });
     expect(committed.text).toMatch(/12 pre-existing failure/);
   }, timeout);
 });
