@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { getAnomaly, listAnomalies } from '../core/anomalies/state.js';
 import { NotFoundError } from '../core/errors.js';
 import { fixAnomalyPlaybookParts } from '../core/playbooks/playbooks.js';
-import { anomalyErrorTexts, suspectCommits } from '../core/anomalies/suspects.js';
+import { anomalyClues, suspectCommits } from '../core/anomalies/suspects.js';
 import { getLogIndex } from '../server/engines.js';
 import { definePrompt } from './define-prompt.js';
 import { anomalyLine, evidenceText } from './_evidence.js';
@@ -28,7 +28,7 @@ export default definePrompt({
     const suspects = await (async () => {
       const index = await getLogIndex(app);
       await index.refresh();
-      return suspectCommits({ repo: app.config.repo, onset: new Date(a.onset ?? rec.first_seen), texts: await anomalyErrorTexts(index, a), lookbackHours: 48, max: 3 });
+      return suspectCommits({ repo: app.config.repo, onset: new Date(a.onset ?? rec.first_seen), texts: await anomalyClues(index, a), lookbackHours: 48, max: 3 });
     })().catch(() => null);
     const evidence = evidenceText([
       ['Anomaly', [anomalyLine(rec), `status ${rec.status}, first seen ${rec.first_seen}, last fired ${rec.last_fired}`, `observed ${JSON.stringify(a.observed)}; expected ${JSON.stringify(a.expected)}`]],

@@ -92,9 +92,6 @@ export async function anomalyClues(logs: LogQueryable, anomaly: Pick<Anomaly, 'r
   return cluesWhere(logs, subjectSql(anomaly), anomaly.window);
 }
 
-/** The clues under the name callers pass as `texts` to {@link suspectCommits}. */
-export const anomalyErrorTexts = anomalyClues;
-
 const IDENTIFIER = /^[A-Za-z_$][\w$.-]*$/;
 const OUTCOME = /[_-](?:failed|failure|failures|fail|error|errors|errored|timeout|timed_out|rejected|crashed|exception|aborted|completed|complete|succeeded|success|started|start|skipped|done|call|calls|called|result)$/;
 // Ids, counts and addresses vary between occurrences: a phrase holding them is never in the code.
