@@ -10,13 +10,13 @@ import { defineTool } from './define-tool.js';
 import { sanitizeJson } from '../core/text/egress.js';
 import { indexingProgress, freshnessSchema, jsonBytes, structuredBudget, textBudget, untrustedText } from './_shared.js';
 
-const signalSchema = z.object({
+// What a signal and the incident it leads have alike.
+const findingFields = {
   id: z.string(),
   rule: z.enum(RULES),
   subject: z.record(z.string(), z.string().nullable()),
   severity: z.enum(['low', 'medium', 'high', 'critical']),
   score: z.number(),
-  p_value: z.number(),
   window: z.object({ from: z.string(), to: z.string() }),
   baseline: z.object({ from: z.string(), to: z.string() }),
   observed: z.record(z.string(), z.number().nullable()),
@@ -25,23 +25,13 @@ const signalSchema = z.object({
   last_seen: z.string().nullable(),
   evidence_query: z.record(z.string(), z.unknown()),
   summary: z.string(),
-});
+};
+
+const signalSchema = z.object({ ...findingFields, p_value: z.number() });
 
 const anomalySchema = z.object({
-  id: z.string(),
-  rule: z.enum(RULES),
-  subject: z.record(z.string(), z.string().nullable()),
-  severity: z.enum(['low', 'medium', 'high', 'critical']),
-  score: z.number(),
-  window: z.object({ from: z.string(), to: z.string() }),
-  baseline: z.object({ from: z.string(), to: z.string() }),
-  observed: z.record(z.string(), z.number().nullable()),
-  expected: z.record(z.string(), z.number().nullable()),
-  onset: z.string().nullable(),
-  last_seen: z.string().nullable(),
+  ...findingFields,
   samples: z.array(z.object({ id: z.string(), ts: z.string(), event: z.string(), error: z.string().nullable(), untrusted: z.literal(true) })),
-  evidence_query: z.record(z.string(), z.unknown()),
-  summary: z.string(),
   signals: z.array(signalSchema).describe('The rule findings grouped in this incident, its lead first.'),
 });
 

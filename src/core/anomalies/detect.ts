@@ -17,23 +17,10 @@ import { SEVERITY_RANK, severityOf, type Severity } from './stats.js';
 
 export { RULES, anomalyId, type Rule, type Signal, type Severity, type Thresholds };
 
-export interface Anomaly {
-  /** The incident's id: its lead signal's, kept by the anomaly state while any member fires. */
+export interface Anomaly extends Omit<Signal, 'p_value'> {
+  /** The incident's id: its lead signal's, kept by the anomaly state while any member fires. The rule and subject are the lead's: what the incident is mostly about. */
   id: string;
-  /** The lead signal's rule and subject: what the incident is mostly about. */
-  rule: Rule;
-  subject: Record<string, string | null>;
-  severity: Severity;
-  score: number;
-  window: { from: string; to: string };
-  baseline: { from: string; to: string };
-  observed: Record<string, number | null>;
-  expected: Record<string, number | null>;
-  onset: string | null;
-  last_seen: string | null;
   samples: Array<{ id: string; ts: string; event: string; error: string | null; untrusted: true }>;
-  evidence_query: Record<string, unknown>;
-  summary: string;
   /** Every rule finding grouped in this incident, the lead first. */
   signals: Signal[];
 }
