@@ -98,6 +98,7 @@ export const checksSchema = z
       .describe('The runner the test command runs, for a command selfscope cannot take apart (a wrapper script, `make test`). A test run counts only when this runner\'s own report shows at least one executed test and no failure; a command whose runner is unknown is run but never counts. The wrapper then stands between the runner and its report: add it to git.sensitivePaths.'),
     timeoutS: z.number().int().min(1).max(7200).default(600),
     maxTimeoutS: z.number().int().min(1).max(7200).default(1800),
+    maxConcurrent: z.number().int().min(1).max(16).default(2).describe('Checks that run at once in one selfscope process (one at a time per worktree); more wait their turn. At most 3 may run or wait in one worktree.'),
     outputBytes: z.number().int().min(4096).max(512 * 1024 * 1024).default(8 * 1024 * 1024).describe('Output kept per stream; the rest is counted and dropped.'),
     envAllowlist: z
       .array(z.string())

@@ -3,12 +3,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConfigFile } from '../../config/schema.js';
-import { UserInputError } from '../errors.js';
+import { ConflictError, UserInputError } from '../errors.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
 import { recordVerificationRun, treeIdentity, type CheckName } from './attestation.js';
 import { judgeTestRun, outcomeId, parseTscOutput, readTestReport, type Diagnostic, type TestCounts, type TestFailure, type TestOutcome } from './parse-results.js';
 import { checkEnvironment, runProcess } from './process.js';
 import { createSandboxProbe, sandboxLayout, type SandboxMode, type SandboxProbe, type SandboxSpec, type SandboxState } from './sandbox.js';
+import { Slots } from './slots.js';
 import { checkSubset, runArgv, selectCommand, subsetFileFromReport } from './select-command.js';
 import { outcomeRecord, recordTestOutcomes, writeRunFailures, type RunFailure } from './test-outcomes.js';
 
@@ -90,8 +91,13 @@ const MAX_LISTED = 30;
  * One run at a time per worktree; full output kept under <stateDir>/runs/ for the
  * `selfscope://runs/{id}` resource.
  */
+/** Runs in one worktree, running and waiting: more is an agent calling faster than checks finish. */
+const MAX_PER_WORKTREE = 3;
+
 export class CheckRunner {
   private readonly running = new Map<string, Promise<unknown>>();
+  private readonly perWorktree = new Map<string, number>();
+  private readonly slots: Slots;
 
   constructor(
     private readonly checks: ConfigFile['checks'],
@@ -101,6 +107,7 @@ export class CheckRunner {
     private readonly options: CheckRunnerOptions = {},
   ) {
     this.sandboxProbe = options.sandboxProbe ?? createSandboxProbe({ network: checks.network });
+    this.slots = new Slots(checks.maxConcurrent);
   }
 
   private readonly sandboxProbe: SandboxProbe;
@@ -136,13 +143,33 @@ export class CheckRunner {
 
   async run(options: CheckRunOptions): Promise<CheckResult> {
     const key = options.worktree;
+    const pending = this.perWorktree.get(key) ?? 0;
+    if (pending >= MAX_PER_WORKTREE) {
+      throw new ConflictError(`${pending} checks are running or waiting in this worktree already.`, {
+        hint: 'Wait for their results (or follow their selfscope://runs/{id}), or cancel one; then call again.',
+      });
+    }
+    this.perWorktree.set(key, pending + 1);
+    // One run at a time in a worktree (they would share its files), and checks.maxConcurrent in all.
     const previous = this.running.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(() => this.runNow(options));
+    const next = previous
+      .catch(() => {})
+      .then(async () => {
+        const release = await this.slots.acquire(options.signal);
+        try {
+          return await this.runNow(options);
+        } finally {
+          release();
+        }
+      });
     this.running.set(key, next);
     try {
       return await next;
     } finally {
       if (this.running.get(key) === next) this.running.delete(key);
+      const left = (this.perWorktree.get(key) ?? 1) - 1;
+      if (left > 0) this.perWorktree.set(key, left);
+      else this.perWorktree.delete(key);
     }
   }
 
