@@ -79,6 +79,22 @@ export async function findBase(worktree: string, gitConfig: Pick<ConfigFile['git
   }
 }
 
+/**
+ * The default branch's latest recorded full run, when tests fail in it: with "strict" no fix
+ * could ever be committed there. Reads records only (never runs the suite) and creates
+ * nothing: null without private state, without a recorded run, or when it is green.
+ */
+export async function recordedRedBase(repo: string, privateDirPath: string, gitConfig: Pick<ConfigFile['git'], 'defaultBranch' | 'remote'>): Promise<{ base: BaseRef; run: string; failed: number; total: number } | null> {
+  const present = await Promise.all(['record-key', 'state.duckdb'].map((f) => fs.stat(path.join(privateDirPath, f)).then(() => true, () => false)));
+  if (present.includes(false)) return null;
+  const base = await findBase(repo, gitConfig).catch(() => null);
+  if (!base) return null;
+  const found = await latestComparableRun(privateDirPath, base.tree).catch(() => null);
+  if (!found) return null;
+  const failed = found.outcomes.outcomes.filter(([, status]) => status === 'failed').length;
+  return failed > 0 ? { base, run: found.run.id, failed, total: found.outcomes.outcomes.length } : null;
+}
+
 /** Compares a tree's full run with its base's, test by test. */
 export function compareOutcomes(branch: TestOutcomeRecord, base: TestOutcomeRecord, ref: BaseRef): Comparison {
   const baseStatus = new Map(base.outcomes);

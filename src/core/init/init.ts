@@ -8,6 +8,7 @@ import { parseGitHubRemote } from '../github/remote.js';
 import { sensitivePaths } from '../policy/policy.js';
 import { ensureStateDir } from '../state/state-dir.js';
 import { fitToolTimeout, measuredCheckTimes } from '../checks/check-times.js';
+import { recordedRedBase } from '../checks/gate.js';
 
 /**
  * `selfscope init`: detects how a bot repository logs, builds and is hosted, then writes
@@ -367,10 +368,12 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     notes.push(`"$schema" points at ${schemaRef}, which is there once selfscope is installed in this repository (npm i -D /path/to/selfscope-<version>.tgz); until then editors have no completion for the file, and nothing else depends on it.`);
   }
 
-  // init does not run the suite (minutes, unasked): it says how to choose the commit gate.
+  // init does not run the suite (minutes, unasked): it proposes the gate a recorded red run of
+  // the default branch calls for, else says how to choose.
+  const red = detection.scripts.test !== null && options.privateDir ? await recordedRedBase(repo, options.privateDir, { remote: 'origin' }) : null;
   if (detection.scripts.test !== null && !/"gate"\s*:/.test((await readText(path.join(repo, CONFIG_FILE_NAME))) ?? '')) {
-    notes.push(
-      `The commit gate is checks.gate "strict": git_commit needs every test to pass on the committed tree. If the default branch's own suite already fails on this machine (tests that need the network, depend on timing, or load native modules), no fix could ever be committed: run the suite once on the default branch (\`${detection.packageManager ?? 'npm'} run test\`, or run_tests on an unchanged worktree), and if it is red set "checks": { "gate": "no_new_failures" } in ${CONFIG_FILE_NAME}. git_commit then needs typecheck passed and no test failing that passed on the base; pre-existing and flaky failures are listed, not blocking.`,
+    notes.push(red ? `Proposed: "checks": { "gate": "no_new_failures" } in ${CONFIG_FILE_NAME}. The default branch's last recorded full run (${red.base.branch} at ${red.base.commit.slice(0, 12)}, ${red.run}) has ${red.failed} of ${red.total} tests failing, so with checks.gate "strict" no fix could be committed. With "no_new_failures", git_commit needs typecheck passed and no test failing that passed on the base; pre-existing and flaky failures are listed, not blocking.`
+      :       `The commit gate is checks.gate "strict": git_commit needs every test to pass on the committed tree. If the default branch's own suite already fails on this machine (tests that need the network, depend on timing, or load native modules), no fix could ever be committed: run the suite once on the default branch (\`${detection.packageManager ?? 'npm'} run test\`, or run_tests on an unchanged worktree), and if it is red set "checks": { "gate": "no_new_failures" } in ${CONFIG_FILE_NAME}. git_commit then needs typecheck passed and no test failing that passed on the base; pre-existing and flaky failures are listed, not blocking.`,
     );
   }
 

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CODEX_STARTUP_TIMEOUT_S, detect, parseDotenv, runInit, SCHEMA_REF, type InitOptions, type InitResult } from '../../../src/core/init/init.js';
 import { parseGitHubRemote } from '../../../src/core/github/remote.js';
 import { loadConfig } from '../../../src/config/load.js';
+import { configFileSchema } from '../../../src/config/schema.js';
+import { CheckRunner } from '../../../src/core/checks/check-runner.js';
 import { createTempRepo, git, type TempRepo } from '../../helpers/temp-repo.js';
 
 const repos: TempRepo[] = [];
@@ -203,6 +205,20 @@ describe('selfscope init', () => {
     await fs.writeFile(path.join(dir, 'selfscope.config.json'), JSON.stringify({ checks: { gate: 'strict' } }));
     expect((await runInit(opts(dir, { dryRun: true }))).notes.join('\n')).not.toMatch(/checks\.gate/);
   });
+});
+
+describe('selfscope init on a repository whose default branch is red', () => {
+  it('proposes checks.gate "no_new_failures" from the recorded full run of the default branch', async () => {
+    const repo = await botRepo({
+      '.gitignore': '.selfscope/\n',
+      'package.json': JSON.stringify({ name: 'bot', type: 'module', scripts: { test: 'node --test' } }),
+      'test/a.test.mjs': "import test from 'node:test';\nimport assert from 'node:assert';\ntest('works', () => assert.ok(true));\ntest('needs the network', () => assert.fail('ECONNREFUSED'));\n",
+    });
+    const run = await new CheckRunner(configFileSchema.parse({}).checks, path.join(repo.dir, '.selfscope'), repo.privateDir, { repo: repo.dir }).run({ worktree: repo.dir, check: 'test' });
+    expect(run.recorded).toBe(true);
+    const notes = (await runInit(opts(repo.dir, { dryRun: true, privateDir: repo.privateDir }))).notes.join('\n');
+    expect(notes).toMatch(new RegExp(`Proposed: "checks": \\{ "gate": "no_new_failures" \\}.*\\(main at [0-9a-f]{12}, ${run.id}\\) has 1 of 2 tests failing`));
+  }, 120_000);
 });
 
 describe('parsers', () => {
