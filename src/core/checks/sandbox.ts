@@ -135,6 +135,32 @@ async function realOrNull(p: string): Promise<string | null> {
   }
 }
 
+/**
+ * Where the package links of a real node_modules directory lead outside `dir` (a worktree's
+ * per-package links into the main checkout, and on into a store or another checkout): the
+ * node_modules directories that hold the targets, each named once.
+ */
+async function linkedPackages(nodeModules: string, dir: string): Promise<string[]> {
+  const out = new Set<string>();
+  const add = async (link: string) => {
+    const target = await realOrNull(link);
+    if (!target || isWithin(target, dir)) return;
+    const parent = path.dirname(target);
+    const holder = path.basename(parent).startsWith('@') ? path.dirname(parent) : parent;
+    out.add(path.basename(holder) === 'node_modules' ? holder : target);
+  };
+  const entries = await fs.readdir(nodeModules, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries.slice(0, 5000)) {
+    if (entry.isSymbolicLink()) await add(path.join(nodeModules, entry.name));
+    else if (entry.isDirectory() && entry.name.startsWith('@')) {
+      for (const scoped of (await fs.readdir(path.join(nodeModules, entry.name), { withFileTypes: true }).catch(() => [])).slice(0, 1000)) {
+        if (scoped.isSymbolicLink()) await add(path.join(nodeModules, entry.name, scoped.name));
+      }
+    }
+  }
+  return [...out];
+}
+
 function isWithin(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -267,6 +293,7 @@ export async function sandboxLayout(input: SandboxLayoutInput): Promise<SandboxL
   for (const dir of new Set([worktree, ...(repo ? [repo] : [])])) {
     const target = await realOrNull(path.join(dir, 'node_modules'));
     if (target && !isWithin(target, dir)) linkedDeps.push(target);
+    else if (target) linkedDeps.push(...(await linkedPackages(target, dir)));
   }
   const readOnly = [...(await toolchainDirs(input.pathValue, hidden, own)), ...reexposed([...(repo && repo !== worktree ? [repo] : []), ...linkedDeps], covering, own)];
   // A main checkout's git directory stays read-only: test code must not plant hooks or config there.

@@ -461,6 +461,25 @@ describe('inside the sandbox', () => {
   }, 60_000);
 });
 
+describe('the sandbox layout', () => {
+  it('shows read-only where a worktree\'s package links lead under /tmp (a checkout or a store there), each node_modules once', async () => {
+    const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-links-')));
+    try {
+      const store = path.join(root, 'store', 'node_modules');
+      for (const pkg of ['typescript', '@scope/tool']) await fs.mkdir(path.join(store, pkg), { recursive: true });
+      const worktree = path.join(root, 'wt');
+      await fs.mkdir(path.join(worktree, 'node_modules', '@scope'), { recursive: true });
+      await fs.symlink(path.join(store, 'typescript'), path.join(worktree, 'node_modules', 'typescript'));
+      await fs.symlink(path.join(store, '@scope', 'tool'), path.join(worktree, 'node_modules', '@scope', 'tool'));
+      await fs.mkdir(path.join(worktree, 'node_modules', 'own'));
+      const layout = await sandboxLayout({ worktree, ownDirs: [], home: os.homedir(), writable: [], network: false, pathValue: '/usr/bin:/bin' });
+      expect(layout.readOnly.filter((p) => p.startsWith(root))).toEqual([store]);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bwrapArguments', () => {
   const base: SandboxLayout = { worktree: '/r', hidden: [], writable: [], readOnly: [], scratch: [], network: false };
 
