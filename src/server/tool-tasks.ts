@@ -83,7 +83,11 @@ export function registerTaskTool(server: McpServer, store: ToolTaskStore, name: 
       if (extra.signal.aborted) stop();
       else extra.signal.addEventListener('abort', stop, { once: true });
       const work = call(input, { ...extra, signal: controller.signal })
-        .catch((error: unknown): CallToolResult => ({ content: [{ type: 'text', text: `${name} failed: ${error instanceof Error ? error.message : String(error)}` }], isError: true }))
+        // `call` answers through the error boundary; anything thrown past it stays on stderr, as there.
+        .catch((error: unknown): CallToolResult => {
+          process.stderr.write(`selfscope: ${name} task ${task.taskId} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+          return { content: [{ type: 'text', text: `${name} failed unexpectedly (task ${task.taskId}); the server's stderr has the details.` }], isError: true };
+        })
         // For a tool call, a result with isError is a failed task (its result is still what tasks/result returns).
         .then((result) => extra.taskStore.storeTaskResult(task.taskId, result.isError ? 'failed' : 'completed', result))
         // A cancelled task takes no result.
