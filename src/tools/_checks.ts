@@ -123,7 +123,9 @@ export async function runCheckTool(check: CheckName, input: { worktree?: string 
     ...(input.name_pattern ? { namePattern: input.name_pattern } : {}),
     ...(rerun ? { rerunFailed: true } : {}),
     ...(input.run_id ? { id: input.run_id } : {}),
-    ...(baseOutcomes && 'outcomes' in baseOutcomes ? { rerunSkip: new Set(baseOutcomes.outcomes.outcomes.filter(([, s]) => s === 'failed').map(([id]) => id)) } : {}),
+    ...(baseOutcomes && 'outcomes' in baseOutcomes
+      ? { rerunSkip: new Set(baseOutcomes.outcomes.outcomes.filter(([, s]) => s === 'failed').map(([id]) => id)), expectPassing: new Set(baseOutcomes.outcomes.outcomes.filter(([, s]) => s === 'passed').map(([id]) => id)) }
+      : {}),
     signal: ctx.signal,
     onProgress: (ms, message) => void ctx.progress(Math.round(ms / 1000), undefined, `${message}: ${humanDuration(Math.round(ms / 1000) * 1000)}`),
   });
@@ -185,7 +187,8 @@ function renderCheck(r: CheckToolResult): string {
     const ea = f.expected !== undefined || f.actual !== undefined ? `\n  expected: ${(f.expected ?? '?').split('\n').slice(0, 3).join(' ')}\n  actual:   ${(f.actual ?? '?').split('\n').slice(0, 3).join(' ')}` : '';
     lines.push(`FAIL${f.mark ? ` [${f.mark}]` : ''} ${where} › ${f.name}\n  ${f.message.split('\n').slice(0, 4).join('\n  ')}${ea}`);
   }
-  for (const f of r.flaky) lines.push(`FLAKY (passed on rerun) ${f.file ?? ''} › ${f.name}`);
+  for (const f of r.flaky.slice(0, 10)) lines.push(`FLAKY (passed on rerun) ${f.file ?? ''} › ${f.name}`);
+  if (r.flaky.length > 10) lines.push(`… and ${r.flaky.length - 10} more flaky (structuredContent.flaky)`);
   for (const d of r.diagnostics.slice(0, 20)) lines.push(`${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`);
   if (r.truncated_reason) lines.push(`cut: ${r.truncated_reason}`);
   if (r.ok && r.recorded) lines.push(r.check === 'test' ? 'Recorded: tests passed on this tree.' : 'Recorded: typecheck passed on this tree.');

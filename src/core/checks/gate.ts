@@ -109,7 +109,7 @@ export function compareOutcomes(branch: TestOutcomeRecord, base: TestOutcomeReco
   }
   for (const [id, status] of base.outcomes) {
     if (status === 'failed' && branchStatus.get(id) === 'passed') out.fixed.push(id);
-    else if (status === 'passed' && branchStatus.get(id) !== 'passed' && branchStatus.get(id) !== 'failed') out.missing.push(id);
+    else if (status === 'passed' && branchStatus.get(id) !== 'passed' && branchStatus.get(id) !== 'failed') (flakyIds.has(id) ? out.flaky : out.missing).push(id);
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
 import { verificationFor } from '../../../src/core/checks/attestation.js';
 import { CheckRunner } from '../../../src/core/checks/check-runner.js';
-import { ensureBaseOutcomes, findBase, markRunFailures, recordedComparison } from '../../../src/core/checks/gate.js';
+import { compareOutcomes, ensureBaseOutcomes, findBase, markRunFailures, recordedComparison } from '../../../src/core/checks/gate.js';
 import { latestComparableRun, readRunFailures } from '../../../src/core/checks/test-outcomes.js';
 import { PolicyError } from '../../../src/core/errors.js';
 import { recordApproval } from '../../../src/core/policy/approvals.js';
@@ -67,6 +67,16 @@ async function checkAll(worktree: string) {
 }
 
 const ensureBase = (base: Parameters<typeof ensureBaseOutcomes>[0]['base']) => ensureBaseOutcomes({ privateDirPath: repo.privateDir, stateDirPath, repo: repo.dir, base, runner });
+
+describe('comparing outcomes', () => {
+  it('counts a test of the base that did not run as missing, unless it passed when its file ran alone (flaky)', () => {
+    const record = (run_id: string, outcomes: Array<[string, 'passed' | 'failed' | 'skipped']>, flaky: string[] = []) => ({ run_id, tree: run_id, comparable: true, not_comparable_reason: null, outcomes, flaky, finished_at: '' }) as Parameters<typeof compareOutcomes>[0];
+    const base = record('base', [['a :: one', 'passed'], ['a :: two', 'passed'], ['b :: three', 'passed'], ['b :: four', 'failed']]);
+    const branch = record('branch', [['a :: one', 'passed'], ['b :: three', 'skipped'], ['b :: four', 'failed']], ['a :: two']);
+    const c = compareOutcomes(branch, base, { branch: 'master', commit: 'c', tree: 't' });
+    expect(c).toMatchObject({ new_failures: [], pre_existing: ['b :: four'], flaky: ['a :: two'], missing: ['b :: three'] });
+  });
+});
 
 describe('checks.gate "no_new_failures"', () => {
   it('finds the base as the merge-base with master, runs it once in a temporary worktree, and reuses the record', async () => {
