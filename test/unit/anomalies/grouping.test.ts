@@ -5,9 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
 import { detectAnomalies, groupSignals, type Anomaly, type Signal } from '../../../src/core/anomalies/detect.js';
 import { getAnomaly, updateAnomalyState } from '../../../src/core/anomalies/state.js';
-import { silentLogger } from '../../../src/core/logger.js';
-import { LogIndex } from '../../../src/core/logs/log-index.js';
-import { logLine, type LineOptions } from '../../helpers/log-lines.js';
+import type { LogIndex } from '../../../src/core/logs/log-index.js';
+import type { LineOptions } from '../../helpers/log-lines.js';
+import { indexLines } from '../../helpers/log-index.js';
 
 const AT = Date.parse('2026-03-13T12:00:00Z');
 const MIN = 60_000;
@@ -18,16 +18,8 @@ afterEach(async () => {
 });
 
 async function indexOf(lines: LineOptions[]): Promise<LogIndex> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-grouping-'));
-  await fs.mkdir(path.join(dir, 'data', 'logs'), { recursive: true });
-  const sorted = [...lines].sort((a, b) => new Date(a.ts).getTime() - new Date(b.ts).getTime());
-  await fs.writeFile(path.join(dir, 'data', 'logs', 'a.ndjson'), `${sorted.map(logLine).join('\n')}\n`);
-  const config = configFileSchema.parse({});
-  const index = await LogIndex.open({ repo: dir, logs: config.logs, stateDirPath: path.join(dir, '.selfscope'), schema: config.schema, limits: config.limits, logger: silentLogger });
-  cleanups.push(async () => {
-    await index.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const { index, close } = await indexLines(lines, 'selfscope-grouping-');
+  cleanups.push(close);
   return index;
 }
 

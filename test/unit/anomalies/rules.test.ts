@@ -1,16 +1,13 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
 import { DetectCache } from '../../../src/core/anomalies/cache.js';
 import { detectAnomalies, type Rule } from '../../../src/core/anomalies/detect.js';
 import { getAnomaly, listAnomalies, recordPastAnomalies, updateAnomalyState } from '../../../src/core/anomalies/state.js';
 import { verifyFix } from '../../../src/core/anomalies/verify-fix.js';
-import { silentLogger } from '../../../src/core/logger.js';
 import { fingerprint } from '../../../src/core/logs/fingerprint.js';
-import { LogIndex } from '../../../src/core/logs/log-index.js';
-import { logLine, type LineOptions } from '../../helpers/log-lines.js';
+import type { LogIndex } from '../../../src/core/logs/log-index.js';
+import type { LineOptions } from '../../helpers/log-lines.js';
+import { indexLines } from '../../helpers/log-index.js';
 
 const AT = Date.parse('2026-03-13T12:00:00Z');
 const MIN = 60_000;
@@ -21,17 +18,9 @@ afterEach(async () => {
 });
 
 async function indexOf(lines: LineOptions[]): Promise<{ index: LogIndex; state: string }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-anomaly-'));
-  await fs.mkdir(path.join(dir, 'data', 'logs'), { recursive: true });
-  const sorted = [...lines].sort((a, b) => new Date(a.ts).getTime() - new Date(b.ts).getTime());
-  await fs.writeFile(path.join(dir, 'data', 'logs', 'a.ndjson'), `${sorted.map(logLine).join('\n')}\n`);
-  const config = configFileSchema.parse({});
-  const index = await LogIndex.open({ repo: dir, logs: config.logs, stateDirPath: path.join(dir, '.selfscope'), schema: config.schema, limits: config.limits, logger: silentLogger });
-  cleanups.push(async () => {
-    await index.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
-  return { index, state: path.join(dir, '.selfscope') };
+  const { index, stateDir, close } = await indexLines(lines, 'selfscope-anomaly-');
+  cleanups.push(close);
+  return { index, state: stateDir };
 }
 
 /** Tool calls of one tool every `stepMs` over [from, to), failing where `fails(i, t)`. */

@@ -1,13 +1,11 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configFileSchema } from '../../../src/config/schema.js';
 import { cluesWhere, suspectCommits, termsFrom, termsFromText, type AnomalyClues } from '../../../src/core/anomalies/suspects.js';
-import { silentLogger } from '../../../src/core/logger.js';
-import { LogIndex } from '../../../src/core/logs/log-index.js';
-import { logLine, type LineOptions } from '../../helpers/log-lines.js';
+import type { LogIndex } from '../../../src/core/logs/log-index.js';
+import type { LineOptions } from '../../helpers/log-lines.js';
+import { indexLines } from '../../helpers/log-index.js';
 import { createTempRepo, GIT_TEST_ENV, type TempRepo } from '../../helpers/temp-repo.js';
 
 const HOUR = 3_600_000;
@@ -82,15 +80,8 @@ async function botRepo(): Promise<{ repo: TempRepo; culprit: string; shas: Recor
 
 /** A real log index over these lines: the clues come from SQL over the `logs` view. */
 async function indexOf(lines: LineOptions[]): Promise<LogIndex> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'selfscope-suspects-'));
-  await fs.mkdir(path.join(dir, 'data', 'logs'), { recursive: true });
-  await fs.writeFile(path.join(dir, 'data', 'logs', 'a.ndjson'), `${lines.map(logLine).join('\n')}\n`);
-  const config = configFileSchema.parse({});
-  const index = await LogIndex.open({ repo: dir, logs: config.logs, stateDirPath: path.join(dir, '.selfscope'), schema: config.schema, limits: config.limits, logger: silentLogger });
-  cleanups.push(async () => {
-    await index.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const { index, close } = await indexLines(lines, 'selfscope-suspects-');
+  cleanups.push(close);
   return index;
 }
 
