@@ -91,25 +91,11 @@ function ignoredDirectories(status: string): Set<string> {
 
 /** `.git`, the git directory's HEAD, index and config, and the common directory's config and info files; null for an unusual layout. */
 async function gitFiles(root: string): Promise<string[] | null> {
-  const dotGit = path.join(root, '.git');
-  const st = await fs.lstat(dotGit).catch(() => null);
-  let gitDir: string;
-  let commonDir: string;
-  if (st?.isDirectory()) {
-    gitDir = dotGit;
-    commonDir = dotGit;
-  } else if (st?.isFile()) {
-    const pointer = /^gitdir: (.+)$/.exec((await fs.readFile(dotGit, 'utf8').catch(() => '')).split('\n')[0] ?? '');
-    if (!pointer) return null;
-    gitDir = path.resolve(root, pointer[1]!.trim());
-    const common = await fs.readFile(path.join(gitDir, 'commondir'), 'utf8').catch(() => null);
-    if (common === null) return null;
-    commonDir = path.resolve(gitDir, common.trim());
-  } else {
-    return null;
-  }
+  const dirs = await gitDirs(root);
+  if (!dirs) return null;
+  const { gitDir, commonDir } = dirs;
   return [
-    dotGit,
+    path.join(root, '.git'),
     path.join(gitDir, 'HEAD'),
     path.join(gitDir, 'index'),
     path.join(gitDir, 'config.worktree'),
@@ -148,9 +134,17 @@ export async function refsWatchList(worktree: string, branches: readonly string[
   ];
 }
 
+/** The git directory of the checkout at `root` and the common one it shares; null for an unusual layout. */
 async function gitDirs(root: string): Promise<{ gitDir: string; commonDir: string } | null> {
-  const files = await gitFiles(root);
-  if (!files) return null;
-  // gitFiles lists `<gitDir>/HEAD` second and `<commonDir>/config` seventh.
-  return { gitDir: path.dirname(files[1]!), commonDir: path.dirname(files[6]!) };
+  const dotGit = path.join(root, '.git');
+  const st = await fs.lstat(dotGit).catch(() => null);
+  if (st?.isDirectory()) return { gitDir: dotGit, commonDir: dotGit };
+  if (!st?.isFile()) return null;
+  // A linked worktree: `.git` names its git directory, whose commondir names the shared one.
+  const pointer = /^gitdir: (.+)$/.exec((await fs.readFile(dotGit, 'utf8').catch(() => '')).split('\n')[0] ?? '');
+  if (!pointer) return null;
+  const gitDir = path.resolve(root, pointer[1]!.trim());
+  const common = await fs.readFile(path.join(gitDir, 'commondir'), 'utf8').catch(() => null);
+  if (common === null) return null;
+  return { gitDir, commonDir: path.resolve(gitDir, common.trim()) };
 }
