@@ -47,6 +47,15 @@ export class DuplicateFailures {
     if (this.recent.size > this.maxKeys) this.prune();
   }
 
+  /** What it remembers now, to go back to when lines read since are read again. */
+  snapshot(): () => void {
+    const saved = new Map(this.recent);
+    return () => {
+      this.recent.clear();
+      for (const [key, value] of saved) this.recent.set(key, value);
+    };
+  }
+
   /** Lets go of the least recently used half: entries are in the order of use, so the oldest go first. */
   private prune(): void {
     let drop = this.recent.size - Math.floor(this.maxKeys / 2);

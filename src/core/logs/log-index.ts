@@ -14,6 +14,8 @@ import { IndexClient, OwnerGoneError } from './index-client.js';
 import { IndexServer, type IndexService } from './index-owner.js';
 import { indexSocketPath, wireSignature } from './index-protocol.js';
 import { createLineParser, headHash, type BadLineReason, type LineParser, type LogRow } from './parse-line.js';
+import { createSqlIngest, type SqlIngest } from './sql-ingest.js';
+import { BulkLoader } from './bulk-load.js';
 import { DuplicateFailures } from './duplicates.js';
 import { RefreshMeter, type RefreshProgressListener } from './refresh-progress.js';
 
@@ -50,6 +52,10 @@ const COPY_WAIT_MS = 30_000;
 // How long a process that finds the index locked waits for its owner to listen (it may be replaying
 // a long write-ahead log) before it builds a private one.
 const OWNER_WAIT_MS = 30_000;
+// Reads at least this long go through DuckDB's parser (bulk-load.ts); shorter ones (an append) are parsed here.
+const BULK_MIN_BYTES = 1024 * 1024;
+// Blocks DuckDB parses at once, one per connection, while this thread finishes the one before.
+const BULK_CONNECTIONS = 2;
 // Lines parsed between two looks at the clock for a progress report.
 const LINES_PER_PROGRESS_CHECK = 256;
 
@@ -60,6 +66,8 @@ export interface LogIndexOptions {
   schema: ConfigFile['schema'];
   limits: ConfigFile['limits'];
   logger: Logger;
+  /** Large reads go through DuckDB's parser (default); false reads every line here, as the parser defines the model. */
+  bulk?: boolean;
 }
 
 export interface FileHealth {
@@ -95,6 +103,8 @@ export interface RefreshOptions {
 
 export interface RefreshStats {
   new_events: number;
+  /** How many of them DuckDB's parser read (a large catch-up); the rest were parsed line by line. */
+  bulk_events: number;
   bad_lines: number;
   files: number;
   elapsed_ms: number;
@@ -135,6 +145,12 @@ const COLUMN_DDL = Object.entries(LOG_COLUMNS)
 
 export class LogIndex implements LogQueryable {
   private readonly parser: LineParser;
+  /** The parser as one DuckDB statement, for bulk reads; null when the mapping cannot be expressed in it. */
+  private readonly sqlIngest: SqlIngest | null;
+  private bulkConns: DuckDBConnection[] = [];
+  /** Set when a bulk load failed: this process reads line by line from then on. */
+  private bulkOff = false;
+  private bulkEvents = 0;
   /** Marks the second logging of one failure (state across lines, bounded). */
   private readonly duplicates: DuplicateFailures;
   private readonly streams = new Map<string, Stream>();
@@ -166,6 +182,7 @@ export class LogIndex implements LogQueryable {
 
   private constructor(private readonly options: LogIndexOptions) {
     this.parser = createLineParser(options.schema);
+    this.sqlIngest = options.bulk === false ? null : createSqlIngest(options.schema, options.limits.lineBytes);
     this.duplicates = new DuplicateFailures(options.schema.duplicateWindowMs);
     this.signature = createHash('sha1')
       .update(JSON.stringify({ v: INDEX_VERSION, schema: options.schema, lineBytes: options.limits.lineBytes, columns: LOG_COLUMNS }))
@@ -398,6 +415,7 @@ export class LogIndex implements LogQueryable {
 
   private async refreshNow(): Promise<RefreshStats> {
     if (this.closed) throw new ConfigurationError('The log index is closed.');
+    const bulkBefore = this.bulkEvents;
     const started = performance.now();
     let newEvents = 0;
     let badLines = 0;
@@ -519,7 +537,7 @@ export class LogIndex implements LogQueryable {
     this.refreshedAt = Date.now();
     this.lastRefreshMs = performance.now() - started;
     if (newEvents > 0) for (const follower of this.followers) follower();
-    return { new_events: newEvents, bad_lines: badLines, files: [...this.streams.values()].filter((s) => s.live).length, elapsed_ms: this.lastRefreshMs };
+    return { new_events: newEvents, bulk_events: this.bulkEvents - bulkBefore, bad_lines: badLines, files: [...this.streams.values()].filter((s) => s.live).length, elapsed_ms: this.lastRefreshMs };
   }
 
   /**
@@ -548,7 +566,11 @@ export class LogIndex implements LogQueryable {
     return opened.size > stream.offset ? this.readStream(stream, opened.size, getAppender, meter) : { events: 0, bad: 0 };
   }
 
-  /** Reads `stream` from its offset to `size`, appending rows for every complete line. */
+  /**
+   * Reads `stream` from its offset to `size`, appending rows for every complete line. A large
+   * catch-up goes through DuckDB's own parser (bulk-load.ts) in blocks of whole lines; a block
+   * with a NUL byte or invalid UTF-8, and any small read, is parsed here line by line.
+   */
   private async readStream(stream: Stream, size: number, getAppender: () => Promise<DuckDBAppender>, meter: RefreshMeter): Promise<{ events: number; bad: number }> {
     const lineCap = this.options.limits.lineBytes;
     const hardCap = Math.max(lineCap * 16, 16 * 1024 * 1024);
@@ -571,39 +593,27 @@ export class LogIndex implements LogQueryable {
       stream.bad[reason] = (stream.bad[reason] ?? 0) + 1;
       if (stream.badOffsets.length < MAX_BAD_OFFSETS) stream.badOffsets.push(offset);
     };
-
-    while (position < size) {
-      const bytesRead = fs.readSync(fd, chunk, 0, Math.min(READ_CHUNK, size - position), position);
-      if (bytesRead <= 0) break;
-      position += bytesRead;
-      let data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : Buffer.from(chunk.subarray(0, bytesRead));
-      let dataStart = carryStart;
-      if (skipping) {
-        const nl = data.indexOf(10);
-        if (nl < 0) {
-          carry = Buffer.alloc(0);
-          carryStart = dataStart + data.length;
-          continue;
-        }
-        skipping = false;
-        data = data.subarray(nl + 1);
-        dataStart += nl + 1;
-        stream.offset = dataStart;
+    /** One line through the parser: a row, or a bad line counted. */
+    const parseLine = (lineBuf: Buffer, offset: number, utf8Known: boolean, into: DuckDBAppender = appender) => {
+      if (!utf8Known && !isUtf8(lineBuf)) {
+        markBad('invalid_utf8', offset);
+        return;
       }
-      const lastNl = data.lastIndexOf(10);
-      if (lastNl < 0) {
-        if (data.length > hardCap) {
-          markBad('too_long', dataStart);
-          skipping = true;
-          carry = Buffer.alloc(0);
-          carryStart = dataStart + data.length;
-        } else {
-          carry = data;
-          carryStart = dataStart;
-        }
-        continue;
+      const parsed = this.parser.parse(lineBuf.toString('utf8'), lineBuf.length > lineCap ? lineCap : null);
+      if (typeof parsed === 'string') {
+        markBad(parsed, offset);
+        return;
       }
-      const complete = data.subarray(0, lastNl + 1);
+      this.duplicates.mark(parsed);
+      appendRow(into, `${stream.id}:${offset}`, shownPath, offset, lineBuf.length, parsed);
+      stream.lines++;
+      if (parsed.cut) stream.cut++;
+      if (parsed.coerced) stream.coerced++;
+      if (this.newestTs === null || parsed.ts > this.newestTs) this.newestTs = parsed.ts;
+      events++;
+    };
+    /** A block of whole lines, line by line. */
+    const parseBlock = async (complete: Buffer, dataStart: number) => {
       const chunkValid = isUtf8(complete);
       let lineStart = 0;
       while (lineStart < complete.length) {
@@ -612,40 +622,110 @@ export class LogIndex implements LogQueryable {
         const offset = dataStart + lineStart;
         lineStart = nl + 1;
         if (lineBuf.length === 0 || (lineBuf.length === 1 && lineBuf[0] === 13)) continue;
-        if (!chunkValid && !isUtf8(lineBuf)) {
-          markBad('invalid_utf8', offset);
-          continue;
-        }
-        const parsed = this.parser.parse(lineBuf.toString('utf8'), lineBuf.length > lineCap ? lineCap : null);
-        if (typeof parsed === 'string') {
-          markBad(parsed, offset);
-          continue;
-        }
-        this.duplicates.mark(parsed);
-        appendRow(appender, `${stream.id}:${offset}`, shownPath, offset, lineBuf.length, parsed);
-        stream.lines++;
-        if (parsed.cut) stream.cut++;
-        if (parsed.coerced) stream.coerced++;
-        if (this.newestTs === null || parsed.ts > this.newestTs) this.newestTs = parsed.ts;
-        events++;
+        parseLine(lineBuf, offset, chunkValid);
         if (++linesSinceCheck >= LINES_PER_PROGRESS_CHECK) {
           linesSinceCheck = 0;
           if (meter.due()) await meter.report(meter.bytesDone + dataStart + lineStart - readFrom, meter.events + events);
         }
       }
-      stream.offset = dataStart + complete.length;
-      carry = data.subarray(lastNl + 1);
-      carryStart = stream.offset;
-      if (carry.length > hardCap) {
-        markBad('too_long', carryStart);
-        skipping = true;
-        carry = Buffer.alloc(0);
+    };
+    const bulk =
+      this.sqlIngest !== null && !this.bulkOff && size - readFrom >= BULK_MIN_BYTES
+        ? new BulkLoader(await this.bulkConnections(), this.sqlIngest, `${stream.id}:`, shownPath, {
+            line: (bytes, offset, into) => parseLine(bytes, offset, true, into),
+            loaded: async (rows, end) => {
+              events += rows;
+              this.bulkEvents += rows;
+              stream.lines += rows;
+              if (meter.due()) await meter.report(meter.bytesDone + end - readFrom, meter.events + events);
+            },
+          })
+        : null;
+    // What a failed bulk load goes back to before the range is read again line by line.
+    const before = bulk ? { stream: { ...stream, bad: { ...stream.bad }, badOffsets: [...stream.badOffsets] }, newestTs: this.newestTs, duplicates: this.duplicates.snapshot() } : null;
+
+    try {
+      while (position < size) {
+        const bytesRead = fs.readSync(fd, chunk, 0, Math.min(READ_CHUNK, size - position), position);
+        if (bytesRead <= 0) break;
+        position += bytesRead;
+        let data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : Buffer.from(chunk.subarray(0, bytesRead));
+        let dataStart = carryStart;
+        if (skipping) {
+          const nl = data.indexOf(10);
+          if (nl < 0) {
+            carry = Buffer.alloc(0);
+            carryStart = dataStart + data.length;
+            continue;
+          }
+          skipping = false;
+          data = data.subarray(nl + 1);
+          dataStart += nl + 1;
+          stream.offset = dataStart;
+        }
+        const lastNl = data.lastIndexOf(10);
+        if (lastNl < 0) {
+          if (data.length > hardCap) {
+            markBad('too_long', dataStart);
+            skipping = true;
+            carry = Buffer.alloc(0);
+            carryStart = dataStart + data.length;
+          } else {
+            carry = data;
+            carryStart = dataStart;
+          }
+          continue;
+        }
+        const complete = data.subarray(0, lastNl + 1);
+        if (bulk && complete.indexOf(0) < 0 && isUtf8(complete)) {
+          await bulk.push(complete, dataStart);
+        } else {
+          await bulk?.commit(); // lines keep their order: failures are marked duplicate in order
+          await parseBlock(complete, dataStart);
+        }
+        stream.offset = dataStart + complete.length;
+        carry = data.subarray(lastNl + 1);
+        carryStart = stream.offset;
+        if (carry.length > hardCap) {
+          markBad('too_long', carryStart);
+          skipping = true;
+          carry = Buffer.alloc(0);
+        }
       }
+      if (bulk) {
+        await bulk.commit();
+        // The newest time among the rows DuckDB wrote (the parser's rows set it as they went).
+        const newest = (await this.conn.runAndReadAll('SELECT epoch_ms(max(ts)) FROM events')).getRowsJS()[0]?.[0];
+        if (newest !== null && newest !== undefined && (this.newestTs === null || Number(newest) > this.newestTs)) this.newestTs = Number(newest);
+      }
+    } catch (error) {
+      if (!bulk || !before) throw error;
+      await bulk.abort();
+      Object.assign(stream, before.stream, { fd: stream.fd });
+      this.newestTs = before.newestTs;
+      before.duplicates();
+      meter.bytesTotal -= size - readFrom;
+      this.bulkOff = true;
+      this.options.logger.log('warning', 'DuckDB could not read the log in bulk; reading it line by line from now on', { file: shownPath, error: firstLine(error) });
+      return this.readStream(stream, size, getAppender, meter);
     }
     // A torn last line stays unread until its newline arrives.
     meter.bytesDone += position - readFrom;
     meter.events += events;
     return { events, bad };
+  }
+
+  /** The connections bulk loads run on (one block in flight on each), made on first use. */
+  private async bulkConnections(): Promise<DuckDBConnection[]> {
+    if (this.bulkConns.length === 0) {
+      const instance = this.instance;
+      if (!instance || !this.sqlIngest) throw new ConfigurationError('The log index is closed.');
+      for (let i = 0; i < BULK_CONNECTIONS; i++) {
+        const conn = await instance.connect();
+        this.bulkConns.push(conn);
+      }
+    }
+    return this.bulkConns;
   }
 
   private async saveStreams(): Promise<void> {
@@ -875,6 +955,8 @@ export class LogIndex implements LogQueryable {
     this.server = null;
     await this.queue.catch(() => {});
     for (const s of this.streams.values()) closeFd(s);
+    for (const conn of this.bulkConns) conn.closeSync();
+    this.bulkConns = [];
     this.connection?.closeSync();
     this.connection = null;
     this.instance?.closeSync();

@@ -58,18 +58,20 @@ const FINGERPRINT_CACHE_SIZE = 20_000;
 // Longest error message kept in the error column (the whole line stays in content/metadata).
 const MAX_ERROR_CHARS = 2000;
 // Longest list of trigger message ids kept (the bot caps arrays at 80).
-const MAX_TRIGGER_IDS = 80;
+export const MAX_TRIGGER_IDS = 80;
+// Longest trigger message id kept.
+export const MAX_TRIGGER_ID_CHARS = 200;
 // An event's name: snake_case, at least two words (`voice_turn_addressing`); chat text, a
 // query, a URL or a model (`claude-oauth:claude-sonnet-4-6`) is not one.
-const EVENT_NAME = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;
-const MAX_EVENT_NAME = 100;
-const TOOL_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+export const EVENT_NAME = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;
+export const MAX_EVENT_NAME = 100;
+export const TOOL_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
 // `voice_tool_music_play_failed`: an event that names the tool it is about.
-const TOOL_EVENT = /^voice_tool_([a-z0-9]+(?:_[a-z0-9]+)*?)_(?:failed|error|completed|succeeded|done)$/;
-const KIND_OUTCOME = /_(?:call|calls|error|errors|failed|failure|runtime)$/;
-const EVENT_OUTCOME = /_(?:failed|failure|error|errored|completed|complete|succeeded|success|done|finished)$/;
+export const TOOL_EVENT = /^voice_tool_([a-z0-9]+(?:_[a-z0-9]+)*?)_(?:failed|error|completed|succeeded|done)$/;
+export const KIND_OUTCOME = /_(?:call|calls|error|errors|failed|failure|runtime)$/;
+export const EVENT_OUTCOME = /_(?:failed|failure|error|errored|completed|complete|succeeded|success|done|finished)$/;
 
-function compilePath(dotted: string): string[] {
+export function compilePath(dotted: string): string[] {
   return dotted.split('.').filter(Boolean);
 }
 
@@ -169,7 +171,7 @@ function cutText(text: string, maxChars: number): { text: string; cut: boolean }
   return { text: `${text.slice(0, maxChars)}…[cut ${text.length - maxChars} chars at ingest]`, cut: true };
 }
 
-const asList = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
+export const asList = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
 
 export function createLineParser(schema: Schema): LineParser {
   const paths = {
@@ -360,7 +362,7 @@ function triggerIds(obj: unknown, single: readonly string[][], listPath: readonl
   const out: string[] = [];
   const push = (v: unknown): boolean => {
     const id = typeof v === 'string' ? v.trim() : typeof v === 'number' && Number.isFinite(v) ? String(v) : '';
-    if (id === '' || id.length > 200 || out.length >= MAX_TRIGGER_IDS || out.includes(id)) return false;
+    if (id === '' || id.length > MAX_TRIGGER_ID_CHARS || out.length >= MAX_TRIGGER_IDS || out.includes(id)) return false;
     out.push(id);
     return true;
   };

@@ -1,0 +1,117 @@
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import type { SqlIngest } from './sql-ingest.js';
+
+/**
+ * Feeds blocks of whole lines to DuckDB's own parser (sql-ingest.ts). Each connection (a
+ * lane) keeps one block in flight, so DuckDB parses the next block while this thread
+ * finishes the last; blocks are finished strictly in file order, so the lines DuckDB leaves
+ * to the parser (the failures among them, whose duplicate marking depends on order) reach
+ * it in order.
+ *
+ * Each lane writes in one transaction, committed by `commit()`, and its parser rows go
+ * through an appender on the same connection, inside it: a big catch-up reaches the
+ * database file in whole row groups (DuckDB writes those directly, not through its
+ * write-ahead log), and a failure anywhere rolls every lane back (`abort()`), leaving no
+ * half-read range behind.
+ */
+
+export interface BlockSink {
+  /** One line the statement left to the parser, at `offset` in the file; append its row (if any) with `appender`. */
+  line(bytes: Buffer, offset: number, appender: DuckDBAppender): void;
+  /** Called once per block: how many rows DuckDB wrote, and where the block ends in the file. */
+  loaded(rows: number, endOffset: number): Promise<void> | void;
+}
+
+interface Lane {
+  conn: DuckDBConnection;
+  appender: DuckDBAppender | null;
+  open: boolean;
+}
+
+interface InFlight {
+  lane: Lane;
+  bytes: Buffer;
+  start: number;
+  offsets: number[];
+  result: Promise<{ getColumnsJS(): unknown[][] }>;
+}
+
+export class BulkLoader {
+  private readonly queue: InFlight[] = [];
+  private readonly lanes: Lane[];
+  private next = 0;
+
+  constructor(
+    connections: readonly DuckDBConnection[],
+    private readonly ingest: SqlIngest,
+    private readonly idPrefix: string,
+    private readonly file: string,
+    private readonly sink: BlockSink,
+  ) {
+    this.lanes = connections.map((conn) => ({ conn, appender: null, open: false }));
+  }
+
+  /** Starts loading `bytes` (whole lines, each ending in a newline; valid UTF-8 without NUL), which start at `start` in the file. */
+  async push(bytes: Buffer, start: number): Promise<void> {
+    if (this.queue.length >= this.lanes.length) await this.finishOldest();
+    const lane = this.lanes[this.next++ % this.lanes.length]!;
+    if (!lane.open) {
+      await lane.conn.run('BEGIN TRANSACTION');
+      lane.open = true;
+    }
+    const places: number[] = []; // where every line starts, as the statement splits them
+    const offsets: number[] = []; // the lines that hold something: empty lines (and a lone CR) are skipped, as the parser does
+    for (let at = 0; at < bytes.length; ) {
+      const nl = bytes.indexOf(10, at);
+      places.push(start + at);
+      if (nl > at && !(nl === at + 1 && bytes[at] === 13)) offsets.push(start + at);
+      at = nl + 1;
+    }
+    const result = lane.conn.runAndReadAll(this.ingest.insertSql, [bytes.toString('utf8', 0, bytes.length - 1), places.join(','), this.idPrefix, this.file]);
+    result.catch(() => {}); // awaited, in order, by finishOldest
+    this.queue.push({ lane, bytes, start, offsets, result });
+  }
+
+  /** Finishes every block in flight, in order, and commits every lane. */
+  async commit(): Promise<void> {
+    while (this.queue.length > 0) await this.finishOldest();
+    for (const lane of this.lanes) {
+      if (!lane.open) continue;
+      lane.appender?.flushSync();
+      lane.appender?.closeSync();
+      lane.appender = null;
+      await lane.conn.run('COMMIT');
+      lane.open = false;
+    }
+  }
+
+  /** Rolls every lane back: nothing of this load stays in the index. */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.queue.splice(0).map((item) => item.result));
+    for (const lane of this.lanes) {
+      try {
+        lane.appender?.closeSync();
+      } catch {
+        // the transaction is rolled back anyway
+      }
+      lane.appender = null;
+      if (lane.open) await lane.conn.run('ROLLBACK').catch(() => {});
+      lane.open = false;
+    }
+  }
+
+  private async finishOldest(): Promise<void> {
+    const { lane, bytes, start, offsets, result } = this.queue.shift()!;
+    const inserted = (await result).getColumnsJS()[0] ?? [];
+    const written = new Set<number>();
+    for (const offset of inserted) written.add(Number(offset));
+    for (const offset of offsets) {
+      if (written.has(offset)) continue;
+      const from = offset - start;
+      const nl = bytes.indexOf(10, from);
+      lane.appender ??= await lane.conn.createAppender('events');
+      this.sink.line(bytes.subarray(from, nl < 0 ? bytes.length : nl), offset, lane.appender);
+    }
+    await this.sink.loaded(written.size, start + bytes.length);
+  }
+}
