@@ -175,7 +175,7 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
   // Every condition under which the line goes to the parser instead (see the comment at the top).
   const needsJsTerms = [
     's IS NULL',
-    `NOT coalesce(regexp_matches(${t.time}, ${lit(PLAIN_TIME)}) AND TRY_CAST(${t.time} AS TIMESTAMP) IS NOT NULL, false)`,
+    `ts IS NULL`,
     `coalesce(starts_with(${metadata}, '"') OR regexp_matches(${metadata}, '^[-0-9tf]'), false)`,
     ...textFields.map(notText),
     // A number field holding anything but a JSON number (a numeric string included) is coerced by the parser.
@@ -207,7 +207,7 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
     id: `$3::VARCHAR || o`,
     file: `$4::VARCHAR`,
     offset: 'o',
-    ts: `TRY_CAST(${t.time} AS TIMESTAMP)`,
+    ts: 'ts',
     level: 'level',
     kind: 'kind',
     event: 'event',
@@ -247,12 +247,12 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
 WITH split AS (
   SELECT unnest(string_split($1::VARCHAR, chr(10))) AS line, unnest(string_split($2::VARCHAR, ','))::BIGINT AS o
 ), parsed AS (
-  SELECT o, line, CASE WHEN starts_with(line, '{') AND strlen(line) <= ${lineCap} AND json_valid(line) THEN json_transform(line, ${lit(topStructure)}) END AS s
+  SELECT o, line, CASE WHEN starts_with(line, '{') AND strlen(line) <= ${lineCap} THEN TRY(json_transform(line, ${lit(topStructure)})) END AS s
   FROM split WHERE line <> '' AND line <> chr(13)
 ), nested AS (
   SELECT *, ${p.meta.size === 0 ? 'NULL' : `CASE WHEN starts_with(${metaKey}, '{') THEN json_transform(${metaKey}, ${lit(metaStructure)}) END`} AS m FROM parsed
 ), fields AS (
-  SELECT *, ${t.level} AS level, ${t.kind} AS kind, ${t.event} AS event, ${numbers.map((x) => `TRY_CAST(${x}::VARCHAR AS DOUBLE) AS ${n(x)}`).join(', ')} FROM nested
+  SELECT *, ${t.level} AS level, ${t.kind} AS kind, ${t.event} AS event, CASE WHEN regexp_matches(${t.time}, ${lit(PLAIN_TIME)}) THEN TRY_CAST(${t.time} AS TIMESTAMP) END AS ts, ${numbers.map((x) => `TRY_CAST(${x}::VARCHAR AS DOUBLE) AS ${n(x)}`).join(', ')} FROM nested
 ), judged AS (
   SELECT *, (${needsJs}) AS needs_js FROM fields
 ), named AS (
@@ -261,7 +261,7 @@ WITH split AS (
   SELECT *, ${toolName} AS tool_name, ${allIds} AS all_ids FROM named
 )
 SELECT ${columns.map((c) => select[c]).join(',\n  ')}
-FROM (SELECT *, list_filter(all_ids, (x, i) -> x IS NOT NULL AND list_position(all_ids, x) = i) AS trigger_ids FROM tooled WHERE NOT needs_js)
+FROM (SELECT *, CASE WHEN len(all_ids) = 1 THEN (CASE WHEN all_ids[1] IS NOT NULL THEN all_ids END) ELSE list_filter(all_ids, (x, i) -> x IS NOT NULL AND list_position(all_ids, x) = i) END AS trigger_ids FROM tooled)
 RETURNING "offset"`;
 
   return { insertSql };
