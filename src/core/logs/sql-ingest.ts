@@ -19,9 +19,11 @@ import {
  * The log model of parse-line.ts as one DuckDB statement, so that a bulk catch-up is parsed
  * and compressed by DuckDB's own threads instead of line by line on the JavaScript thread.
  *
- * The statement reads a chunk of whole lines (bound as one string), splits it, places each
- * line at its byte offset and parses it once (`json_extract` of every path the model reads,
- * in one call). It computes the row of an ordinary line exactly as the parser would, and
+ * The statement reads a block of whole lines (bound as one string, with the lines' byte
+ * offsets beside it), parses each line once (`json_transform` of the top-level fields the
+ * model reads, each as its JSON text, so a field's type is plain to see; then the same for
+ * the keys it reads under metadata). It computes the row of an ordinary line exactly as the
+ * parser would, and
  * marks `needs_js` on every line it cannot be sure of: not an object, a time that is not a
  * plain ISO-8601 UTC string, a field of an unexpected type (the parser coerces and counts
  * it), possibly a failure (its message, fingerprint and duplicate marking stay in
@@ -31,7 +33,8 @@ import {
  * them; the rest never touch JavaScript.
  *
  * The statement inserts the ordinary rows and returns their offsets; the index hands the
- * others to the parser.
+ * others to the parser. One reading differs by design: an object that gives a name twice
+ * (JSON leaves it undefined) keeps the first value here and the last in the parser.
  */
 
 export interface SqlIngest {
@@ -56,34 +59,29 @@ const PLAIN_ID = `[A-Za-z0-9_:.-]{1,${MAX_TRIGGER_ID_CHARS}}`;
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const regex = (re: RegExp) => lit(re.source);
 
-type Leaf = 'VARCHAR' | 'JSON';
-
 /**
- * Where each path's value comes from: a top-level key of the line (one parse of the line with
- * `json_transform`), or a key under the metadata object (a second, smaller parse of the
- * metadata's text). Null when a path fits neither, or one path is read two ways.
+ * Where each path's value comes from, as its JSON text: a top-level key of the line (one
+ * parse of the line with `json_transform`), or a key under the metadata object (a second,
+ * smaller parse of the metadata's text). `ok` is false when a path fits neither.
  */
 class Paths {
-  readonly top = new Map<string, Leaf>();
-  readonly meta = new Map<string, Leaf>(); // dotted path under metadata -> leaf
+  readonly top = new Set<string>();
+  readonly meta = new Set<string>(); // dotted paths under metadata
   ok = true;
   constructor(readonly metadataKey: string) {}
 
-  /** The SQL expression of `dotted`'s value (text of a VARCHAR leaf, JSON text of a JSON leaf). */
-  add(dotted: string, leaf: Leaf): string {
+  /** The SQL expression of `dotted`'s JSON text (NULL when absent). */
+  add(dotted: string): string {
     const keys = compilePath(dotted);
     if (keys.length === 0 || !keys.every((k) => SAFE_KEY.test(k))) return this.fail();
-    if (keys.length === 1) return this.put(this.top, keys[0]!, leaf) ? `s."${keys[0]}"` : this.fail();
+    if (keys.length === 1) {
+      this.top.add(keys[0]!);
+      return `s."${keys[0]}"`;
+    }
     if (keys[0] !== this.metadataKey || keys.length > 4) return this.fail();
     const rest = keys.slice(1);
-    return this.put(this.meta, rest.join('.'), leaf) ? `m.${rest.map((k) => `"${k}"`).join('.')}` : this.fail();
-  }
-
-  private put(map: Map<string, Leaf>, key: string, leaf: Leaf): boolean {
-    const had = map.get(key);
-    if (had !== undefined && had !== leaf) return false;
-    map.set(key, leaf);
-    return true;
+    this.meta.add(rest.join('.'));
+    return `m.${rest.map((k) => `"${k}"`).join('.')}`;
   }
 
   private fail(): string {
@@ -91,19 +89,19 @@ class Paths {
     return 'NULL';
   }
 
-  /** json_transform's structure for a map of dotted keys; null when a key is both a value and a parent. */
-  static structure(map: ReadonlyMap<string, Leaf>): string | null {
-    type Node = { [key: string]: Node | Leaf };
+  /** json_transform's structure for a set of dotted keys; null when a key is both a value and a parent. */
+  static structure(paths: ReadonlySet<string>): string | null {
+    type Node = { [key: string]: Node | 'JSON' };
     const root: Node = {};
-    for (const [dotted, leaf] of map) {
+    for (const dotted of paths) {
       const keys = dotted.split('.');
       let node = root;
       for (const [i, key] of keys.entries()) {
         const last = i === keys.length - 1;
         const existing = node[key];
         if (last) {
-          if (existing !== undefined) return null;
-          node[key] = leaf;
+          if (existing !== undefined && existing !== 'JSON') return null;
+          node[key] = 'JSON';
         } else {
           if (typeof existing === 'string') return null;
           node = (node[key] ??= {}) as Node;
@@ -123,12 +121,12 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
   const str = (x: string) => `CASE WHEN starts_with(${x}, '"') THEN CASE WHEN contains(${x}, '\\') THEN ${x}->>'$' ELSE substr(${x}, 2, length(${x}) - 2) END END`;
   const raw = new Map<string, string>(); // a text field's expression -> its JSON text
   const txt = (dotted: string) => {
-    const json = p.add(dotted, 'JSON');
+    const json = p.add(dotted);
     const expr = str(json);
     raw.set(expr, json);
     return expr;
   };
-  const num = (dotted: string) => p.add(dotted, 'JSON');
+  const num = (dotted: string) => p.add(dotted);
   const t = {
     time: txt(schema.time),
     level: txt(schema.level),
@@ -152,9 +150,9 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
   const numbers = [...new Set([schema.cost, ...schema.latencyPaths])].map(num);
   const cost = numbers[0]!;
   const latency = schema.latencyPaths.map(num);
-  const metadata = p.add(schema.metadata, 'JSON');
-  const errors = asList(schema.errorPath).map((e) => p.add(e, 'JSON'));
-  const triggerList = p.add(schema.correlationKeys.triggerMessageIds, 'JSON');
+  const metadata = p.add(schema.metadata);
+  const errors = asList(schema.errorPath).map((e) => p.add(e));
+  const triggerList = p.add(schema.correlationKeys.triggerMessageIds);
   const topStructure = Paths.structure(p.top);
   const metaStructure = Paths.structure(p.meta);
   if (!p.ok || topStructure === null || metaStructure === null) return null;
