@@ -3,6 +3,7 @@ import type { AnyToolDefinition } from '../tools/define-tool.js';
 import { egressToolResult, type EgressToolResult } from '../server/boundary.js';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
+import { ensureAppStateDir } from '../server/engines.js';
 
 /**
  * Runs a tool's handler in this process, for CLI commands that show a person the same
@@ -19,6 +20,8 @@ export async function runToolInProcess(app: AppContext, tool: AnyToolDefinition,
   }
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort());
+  // As over MCP: the state directory exists before a tool runs (it may write there).
+  await ensureAppStateDir(app);
   const result = await tool.handler(parsed.data, {
     app,
     signal: controller.signal,

@@ -56,12 +56,85 @@ export interface TemplateResourceDefinition extends ResourceBase {
 
 export type ResourceDefinition = StaticResourceDefinition | TemplateResourceDefinition;
 
-export function defineResource(definition: StaticResourceDefinition): StaticResourceDefinition {
-  return definition;
+/** The work of a resource at one URI: its module loads on the first read or subscription. */
+export type StaticResourceHandlers = Pick<StaticResourceDefinition, 'read' | 'onSubscribe'>;
+/** The work of a resource template: its module loads on the first read, list or completion. */
+export type TemplateResourceHandlers = Pick<TemplateResourceDefinition, 'read' | 'list' | 'complete' | 'onSubscribe'>;
+
+type Spec<D, H> = Omit<D, keyof H> & {
+  /**
+   * The module of the resource's work (`() => import('./handlers/x.js').then((m) => m.y)`),
+   * loaded on first use, not when a client lists resources: a client waits for the lists at
+   * every start.
+   */
+  load(): Promise<H>;
+};
+
+/**
+ * What a template's module offers must be known before it is loaded (the server registers
+ * completions and the list callback up front): `completes` names its completed variables,
+ * `lists` says it lists members.
+ */
+type TemplateSpec = Spec<TemplateResourceDefinition, TemplateResourceHandlers> & { completes?: readonly string[]; lists?: boolean };
+
+/** Loads once; a failed load is tried again on the next use. */
+function once<H>(load: () => Promise<H>): () => Promise<H> {
+  let loading: Promise<H> | null = null;
+  return () =>
+    (loading ??= load().catch((error: unknown) => {
+      loading = null;
+      throw error;
+    }));
 }
 
-export function defineResourceTemplate(definition: TemplateResourceDefinition): TemplateResourceDefinition {
-  return definition;
+// A subscribable resource without onSubscribe is updated by others (app.notifyResourceUpdated).
+async function subscribeVia(handlers: Promise<{ onSubscribe?: StaticResourceHandlers['onSubscribe'] }>, ctx: { app: AppContext }): Promise<() => void> {
+  const { onSubscribe } = await handlers;
+  return onSubscribe ? onSubscribe(ctx) : () => {};
+}
+
+export function defineResource(definition: Spec<StaticResourceDefinition, StaticResourceHandlers>): StaticResourceDefinition {
+  const { load, ...spec } = definition;
+  const handlers = once(load);
+  return {
+    ...spec,
+    read: async (ctx) => (await handlers()).read(ctx),
+    ...(spec.subscribable ? { onSubscribe: (ctx: { app: AppContext }) => subscribeVia(handlers(), ctx) } : {}),
+  };
+}
+
+export function defineResourceTemplate(definition: TemplateSpec): TemplateResourceDefinition {
+  const { load, completes, lists, ...spec } = definition;
+  const handlers = once(load);
+  const missing = (what: string) => new Error(`Resource template ${spec.name} declares ${what} but its module has none.`);
+  return {
+    ...spec,
+    read: async (ctx) => (await handlers()).read(ctx),
+    ...(lists
+      ? {
+          list: async (ctx: { app: AppContext }) => {
+            const { list } = await handlers();
+            if (!list) throw missing('lists');
+            return list(ctx);
+          },
+        }
+      : {}),
+    ...(completes?.length
+      ? {
+          complete: Object.fromEntries(
+            completes.map((variable) => [
+              variable,
+              async (value: string, ctx: { app: AppContext }) => {
+                const complete = (await handlers()).complete?.[variable];
+                if (!complete) throw missing(`completion of ${variable}`);
+                return complete(value, ctx);
+              },
+            ]),
+          ),
+        }
+      : {}),
+    ...(spec.subscribable ? { onSubscribe: (ctx: { app: AppContext }) => subscribeVia(handlers(), ctx) } : {}),
+  };
 }
 
 export function isTemplateResource(definition: ResourceDefinition): definition is TemplateResourceDefinition {

@@ -21,6 +21,7 @@ import { ALL_TOOLS } from '../tools/index.js';
 import { SERVER_NAME } from '../version.js';
 import type { AppContext } from './app-context.js';
 import { egressPrompt, egressResourceContents, errorToMessage, errorToToolResult, toolCallResult } from './boundary.js';
+import { ensureAppStateDir } from './engines.js';
 import { missingTools, planRegistration, sessionRuntime, withMissingToolsNote, type SessionChoices } from './filters.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
 import { registerTaskTool, ToolTaskStore } from './tool-tasks.js';
@@ -112,6 +113,8 @@ function registerTool(server: McpServer, app: AppContext, tool: AnyToolDefinitio
     const trace = (data: string) => void server.sendLoggingMessage({ level: 'debug', logger: SERVER_NAME, data }, extra.sessionId).catch(() => {});
     trace(`${tool.name} started`);
     try {
+      // Created at the first call, not at start-up: a tool may write there.
+      await ensureAppStateDir(app);
       const result = await tool.handler(input as Record<string, unknown>, toolContext(server, app, extra));
       trace(`${tool.name} finished in ${Date.now() - started} ms`);
       // Every result leaves through the egress gate (boundary.ts): sanitised, delimited, bounded.

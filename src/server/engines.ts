@@ -1,6 +1,7 @@
 import type { CheckRunner } from '../core/checks/check-runner.js';
 import type { WorktreeStateCache } from '../core/checks/worktree-state.js';
 import type { LogIndex } from '../core/logs/log-index.js';
+import { ConfigurationError, isSelfscopeError } from '../core/errors.js';
 import type { AppContext } from './app-context.js';
 
 /**
@@ -15,8 +16,7 @@ export function getLogIndex(app: AppContext): Promise<LogIndex> {
   return app.service(
     'logIndex',
     async () => {
-      const [{ ensureStateDir }, { LogIndex }] = await Promise.all([import('../core/state/state-dir.js'), import('../core/logs/log-index.js')]);
-      await ensureStateDir(app.config.repo, app.config.stateDirPath);
+      const [{ LogIndex }] = await Promise.all([import('../core/logs/log-index.js'), ensureAppStateDir(app)]);
       return LogIndex.open({
         repo: app.config.repo,
         logs: app.config.logs,
@@ -28,6 +28,27 @@ export function getLogIndex(app: AppContext): Promise<LogIndex> {
     },
     (index) => index.close(),
   );
+}
+
+/**
+ * The state directory, created (mode 0700, and added to the repository's info/exclude) once
+ * per process, before the first tool call or log index, not at start-up: everything that
+ * writes there runs behind one of them. A failure is that call's error, saying what to do,
+ * and the next call tries again.
+ */
+export function ensureAppStateDir(app: AppContext): Promise<void> {
+  return app.service('stateDir', async () => {
+    const { ensureStateDir } = await import('../core/state/state-dir.js');
+    try {
+      await ensureStateDir(app.config.repo, app.config.stateDirPath);
+    } catch (error) {
+      if (isSelfscopeError(error)) throw error;
+      throw new ConfigurationError(`The state directory ${app.config.stateDirPath} could not be created: ${error instanceof Error ? error.message : String(error)}.`, {
+        cause: error,
+        hint: 'Make its parent writable for this user, or point stateDir (--state-dir, SELFSCOPE_STATE_DIR) at a writable directory.',
+      });
+    }
+  });
 }
 
 export function getCheckRunner(app: AppContext): Promise<CheckRunner> {

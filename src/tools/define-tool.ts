@@ -50,7 +50,13 @@ export interface ToolResult<O> {
   text: RenderedText;
 }
 
-export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+/** A tool's input as its handler gets it (parsed, defaults applied), and the result it returns. */
+export type ToolInput<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
+export type ToolOutput<O extends z.ZodRawShape> = z.infer<z.ZodObject<O>>;
+export type ToolHandler<I extends z.ZodRawShape, O extends z.ZodRawShape> = (input: ToolInput<I>, ctx: ToolContext) => Promise<ToolResult<ToolOutput<O>>>;
+
+/** What `tools/list` shows of a tool, and what the server decides on before any call. */
+export interface ToolSpec<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
   name: string;
   toolset: Toolset;
   title: string;
@@ -70,7 +76,20 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
    * tasks starts it, polls it and fetches its result; other clients call it as any tool.
    */
   longRunning?: boolean;
-  handler(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
+}
+
+export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> extends ToolSpec<I, O> {
+  handler: ToolHandler<I, O>;
+}
+
+/**
+ * A tool file declares the tool and names the module of its work:
+ * `load: () => import('./handlers/<tool-file>.js')`, which exports `handler`. That module
+ * and the engines it imports load on the tool's first call, not when a client lists the
+ * tools: a client waits for `tools/list` at every start.
+ */
+export interface LazyToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape> extends ToolSpec<I, O> {
+  load(): Promise<{ handler: ToolHandler<I, O> }>;
 }
 
 // Toolsets whose results come from the logs: their tools are untrusted unless they say otherwise.
@@ -81,12 +100,22 @@ export const untrustedNoticeSchema = z.string().describe(`Always: "${UNTRUSTED_N
 
 /**
  * Declares a tool (one shape of definition, and type inference). An untrusted tool's output
- * schema gains `untrusted_notice`, which the boundary adds to every result.
+ * schema gains `untrusted_notice`, which the boundary adds to every result. Its handler loads
+ * its module on the first call (a failed load is tried again on the next).
  */
-export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {
-  const untrusted = definition.untrusted ?? LOG_TOOLSETS.includes(definition.toolset);
-  if (!untrusted) return { ...definition, untrusted: false };
-  return { ...definition, untrusted: true, outputSchema: { untrusted_notice: untrustedNoticeSchema, ...definition.outputSchema } };
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(definition: LazyToolDefinition<I, O>): ToolDefinition<I, O> {
+  const { load, ...spec } = definition;
+  let loading: Promise<{ handler: ToolHandler<I, O> }> | null = null;
+  const handler: ToolHandler<I, O> = async (input, ctx) => {
+    loading ??= load().catch((error: unknown) => {
+      loading = null;
+      throw error;
+    });
+    return (await loading).handler(input, ctx);
+  };
+  const untrusted = spec.untrusted ?? LOG_TOOLSETS.includes(spec.toolset);
+  if (!untrusted) return { ...spec, untrusted: false, handler };
+  return { ...spec, untrusted: true, outputSchema: { untrusted_notice: untrustedNoticeSchema, ...spec.outputSchema }, handler };
 }
 
 // The registry holds tools of different shapes; the server only needs the common surface.

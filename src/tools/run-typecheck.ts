@@ -1,6 +1,9 @@
 import { defineTool } from './define-tool.js';
-import { checkInputShape, checkOutputSchema, runCheckTool } from './_checks.js';
-import { followCheck } from './_follow-check.js';
+import { checkInputShape, checkOutputSchema } from './_check-schemas.js';
+
+export const inputSchema = { ...checkInputShape };
+
+export const outputSchema = checkOutputSchema;
 
 export default defineTool({
   name: 'run_typecheck',
@@ -8,9 +11,9 @@ export default defineTool({
   title: 'Run the typecheck',
   description:
     "Runs the target repository's own typecheck (configured command, else its package.json \"typecheck\" script with its package manager, else tsc --noEmit) in a worktree, and records the result against the exact tree. A failed typecheck is ok: false with parsed diagnostics; git_commit needs typecheck and tests passed on the tree it commits.",
-  inputSchema: { ...checkInputShape },
-  outputSchema: checkOutputSchema,
+  inputSchema,
+  outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   longRunning: true,
-  handler: (input, ctx) => followCheck('typecheck', input, ctx, runCheckTool, checkOutputSchema),
+  load: () => import('./handlers/run-typecheck.js'),
 });

@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
-import { Watcher } from '../../core/anomalies/watcher.js';
-import { getLogIndex } from '../../server/engines.js';
-import { emptyIndexNotice } from '../../core/logs/index-coverage.js';
-import detectAnomaliesTool from '../../tools/detect-anomalies.js';
-import { createCliApp, type GlobalOptions } from '../context.js';
-import { catchUpLogIndex } from '../progress.js';
-import { humanAgeOf, humanDuration } from '../../core/text/durations.js';
-import { runToolInProcess } from '../run-tool.js';
-import { renderTable } from '../table.js';
+import type { GlobalOptions } from '../context.js';
+
+// Each action imports what it runs: a command loads only its own modules (`selfscope serve` starts sooner).
 
 export function registerAnomalyCommands(program: Command): void {
   program
@@ -18,6 +12,14 @@ export function registerAnomalyCommands(program: Command): void {
     .option('--baseline <duration>', 'e.g. 7d')
     .option('--json', 'machine-readable output')
     .action(async (o: { at?: string; window?: string; baseline?: string; json?: boolean }, command: Command) => {
+      const [{ createCliApp }, { catchUpLogIndex }, { runToolInProcess }, { renderTable }, { humanAgeOf }, { default: detectAnomaliesTool }] = await Promise.all([
+        import('../context.js'),
+        import('../progress.js'),
+        import('../run-tool.js'),
+        import('../table.js'),
+        import('../../core/text/durations.js'),
+        import('../../tools/detect-anomalies.js'),
+      ]);
       const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
       try {
         await catchUpLogIndex(app, { json: o.json === true });
@@ -41,6 +43,14 @@ export function registerAnomalyCommands(program: Command): void {
     .option('--once', 'evaluate once, notify what is due, print it and exit')
     .option('--dry-run', 'with --once: print what would be notified, send and record nothing')
     .action(async (o: { interval?: number; once?: boolean; dryRun?: boolean }, command: Command) => {
+      const [{ createCliApp }, { catchUpLogIndex }, { getLogIndex }, { Watcher }, { emptyIndexNotice }, { humanDuration }] = await Promise.all([
+        import('../context.js'),
+        import('../progress.js'),
+        import('../../server/engines.js'),
+        import('../../core/anomalies/watcher.js'),
+        import('../../core/logs/index-coverage.js'),
+        import('../../core/text/durations.js'),
+      ]);
       const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
       // The first index of a big log takes a while: show it on a terminal (stdout keeps the NDJSON).
       await catchUpLogIndex(app);

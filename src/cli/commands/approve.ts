@@ -1,11 +1,9 @@
 import os from 'node:os';
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
-import { appendAudit } from '../../core/audit/audit-log.js';
 import { PolicyError, UserInputError } from '../../core/errors.js';
-import { mergeConfirmationCode, mergePullRequest, readPullRequestSummary, type MergeConfig } from '../../core/github/merge.js';
-import { recordApproval } from '../../core/policy/approvals.js';
-import { resolveCliConfig, type GlobalOptions } from '../context.js';
+import type { MergeConfig } from '../../core/github/merge.js';
+import type { GlobalOptions } from '../context.js';
 
 /**
  * `selfscope approve`: a person at an interactive terminal approves one tree with
@@ -60,9 +58,21 @@ function refuseWithoutTerminal(): PolicyError {
 
 type ApproveConfig = MergeConfig & { repo: string };
 
+// What approving and merging run, loaded when they run: a command loads only its own modules.
+async function engines() {
+  const [audit, approvals, merge, context] = await Promise.all([
+    import('../../core/audit/audit-log.js'),
+    import('../../core/policy/approvals.js'),
+    import('../../core/github/merge.js'),
+    import('../context.js'),
+  ]);
+  return { ...audit, ...approvals, ...merge, ...context };
+}
+
 /** Approves committing one tree that touches security-sensitive files. */
 export async function approveTreeAtTerminal(config: ApproveConfig, tree: string, io: TerminalIO): Promise<boolean> {
   if (!/^[0-9a-f]{40}$/.test(tree)) throw new UserInputError('--tree takes the 40-hex tree id from the refusal.', { hint: "Copy it from git_commit's message." });
+  const { appendAudit, recordApproval } = await engines();
   const audit = (outcome: string, details: Record<string, unknown> = {}) =>
     appendAudit(config.privateDirPath, { kind: 'selfscope_policy', event: 'commit_approval', tool: 'selfscope approve', outcome, arguments: { tree }, details: { channel: 'terminal', by: io.user, ...details } });
   if (!io.interactive) {
@@ -87,6 +97,7 @@ export async function approveTreeAtTerminal(config: ApproveConfig, tree: string,
  * diff stat, and records the approval only when the person types the head's short sha.
  */
 export async function approveMergeAtTerminal(config: ApproveConfig, number: number, io: TerminalIO, env?: NodeJS.ProcessEnv): Promise<boolean> {
+  const { appendAudit, recordApproval, readPullRequestSummary, mergeConfirmationCode } = await engines();
   const audit = (outcome: string, subject: string, details: Record<string, unknown> = {}) =>
     appendAudit(config.privateDirPath, { kind: 'selfscope_policy', event: 'merge_approval', tool: 'selfscope approve', outcome, arguments: { subject }, details: { channel: 'terminal', by: io.user, ...details } });
   if (!io.interactive) {
@@ -141,6 +152,7 @@ export function registerApprovalCommands(program: Command): void {
     .option('--pr <number>', 'the pull request to approve for merging, at its current head')
     .action(async (o: { tree?: string; pr?: string }, command: Command) => {
       if ((o.tree === undefined) === (o.pr === undefined)) throw new UserInputError('Give either --tree ID or --pr N.', { hint: 'selfscope approve --tree <id from git_commit> or selfscope approve --pr 48' });
+      const { resolveCliConfig } = await engines();
       const config = await resolveCliConfig(command.optsWithGlobals<GlobalOptions>());
       const ok = o.tree !== undefined ? await approveTreeAtTerminal(config, o.tree, processTerminal()) : await approveMergeAtTerminal(config, pullNumber(o.pr!), processTerminal());
       if (!ok) process.exitCode = 1;
@@ -154,6 +166,7 @@ export function registerApprovalCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (pr: string, o: { method: 'merge' | 'squash' | 'rebase'; json?: boolean }, command: Command) => {
       const number = pullNumber(pr);
+      const { resolveCliConfig, mergePullRequest, appendAudit } = await engines();
       const config = await resolveCliConfig(command.optsWithGlobals<GlobalOptions>());
       let result;
       try {

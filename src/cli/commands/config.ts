@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { resolveCliConfig, type GlobalOptions } from '../context.js';
-import { renderTable } from '../table.js';
+import type { GlobalOptions } from '../context.js';
 
 function flatten(value: unknown, prefix: string, out: Record<string, unknown>): void {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) {
@@ -20,6 +19,8 @@ export function registerConfigCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
+      // Loaded here: a command loads only its own modules.
+      const [{ resolveCliConfig }, { renderTable }] = await Promise.all([import('../context.js'), import('../table.js')]);
       const config = await resolveCliConfig(global);
       const { sources, configFile, stateDirPath, privateDirPath, ...values } = config;
       const flat: Record<string, unknown> = {};

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { runInit } from '../../core/init/init.js';
-import { resolveCliConfig, type GlobalOptions } from '../context.js';
+import type { GlobalOptions } from '../context.js';
 
 const CLI_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
 
@@ -16,6 +15,8 @@ export function registerInitCommand(program: Command): void {
     .option('--no-project-mcp-json', 'do not write .mcp.json in the repository')
     .option('--json', 'machine-readable output')
     .action(async (options: { force?: boolean; dryRun?: boolean; mcpConfig?: string[]; projectMcpJson: boolean; json?: boolean }, command: Command) => {
+      // Loaded here: a command loads only its own modules.
+      const [{ resolveCliConfig }, { runInit }] = await Promise.all([import('../context.js'), import('../../core/init/init.js')]);
       const config = await resolveCliConfig(command.optsWithGlobals<GlobalOptions>());
       const result = await runInit({
         repo: config.repo,

@@ -1,9 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import queryRuntimeLogs from '../../tools/query-runtime-logs.js';
-import logTimeline from '../../tools/log-timeline.js';
-import { createCliApp, type GlobalOptions } from '../context.js';
-import { catchUpLogIndex } from '../progress.js';
-import { runToolInProcess } from '../run-tool.js';
+import type { GlobalOptions } from '../context.js';
+import type { AnyToolDefinition } from '../../tools/define-tool.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -101,7 +98,7 @@ export function registerQueryCommands(program: Command): void {
         limit: o.limit,
         cursor: o.cursor,
       };
-      await runAndPrint(command, queryRuntimeLogs, input, o.json === true);
+      await runAndPrint(command, async () => (await import('../../tools/query-runtime-logs.js')).default, input, o.json === true);
     });
 
   program
@@ -117,14 +114,16 @@ export function registerQueryCommands(program: Command): void {
     .action(async (o: { sessionId?: string; turnId?: string; triggerMessageId?: string; callId?: string; messageId?: string; limit?: number; json?: boolean }, command: Command) => {
       await runAndPrint(
         command,
-        logTimeline,
+        async () => (await import('../../tools/log-timeline.js')).default,
         { session_id: o.sessionId, turn_id: o.turnId, trigger_message_id: o.triggerMessageId, call_id: o.callId, message_id: o.messageId, limit: o.limit },
         o.json === true,
       );
     });
 }
 
-async function runAndPrint(command: Command, tool: Parameters<typeof runToolInProcess>[1], input: Record<string, unknown>, json: boolean): Promise<void> {
+// The command's modules load when it runs, not when any command starts.
+async function runAndPrint(command: Command, loadTool: () => Promise<AnyToolDefinition>, input: Record<string, unknown>, json: boolean): Promise<void> {
+  const [{ createCliApp }, { catchUpLogIndex }, { runToolInProcess }, tool] = await Promise.all([import('../context.js'), import('../progress.js'), import('../run-tool.js'), loadTool()]);
   const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
   try {
     const clean = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));

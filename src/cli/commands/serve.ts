@@ -1,9 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserInputError } from '../../core/errors.js';
-import { ensureStateDir } from '../../core/state/state-dir.js';
 import type { RuntimeOptions } from '../../server/app-context.js';
-import { isLoopbackBind } from '../../server/http-hosts.js';
-import { parseAllowedHosts, parseListenAddress } from '../../server/listen-address.js';
 import { TOOLSETS } from '../../tools/define-tool.js';
 import { ALL_TOOLS } from '../../tools/index.js';
 import { createServeApp, type GlobalOptions } from '../context.js';
@@ -61,18 +58,20 @@ export function registerServeCommand(program: Command): void {
     .action(async (options: { http?: string | boolean; allowedHosts?: string; authLoopback?: boolean; readOnly?: boolean; toolsets?: string[]; allowTools?: string[]; denyTools?: string[] }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const transport = options.http !== undefined ? 'http' : 'stdio';
-      const listen = options.http !== undefined ? parseListenAddress(typeof options.http === 'string' ? options.http : '8765') : undefined;
+      // The HTTP transport's modules load only when it is asked for.
+      const [hosts, address] = options.http !== undefined ? await Promise.all([import('../../server/http-hosts.js'), import('../../server/listen-address.js')]) : [null, null];
+      const listen = address?.parseListenAddress(typeof options.http === 'string' ? options.http : '8765');
       // commander reads `--no-auth-loopback` as "authLoopback: false".
       const noAuthLoopback = options.authLoopback === false;
       if (!listen && (noAuthLoopback || options.allowedHosts !== undefined)) {
         throw new UserInputError('--no-auth-loopback and --allowed-hosts apply to the HTTP transport only.', { hint: 'Add --http 127.0.0.1:PORT.' });
       }
-      if (listen && noAuthLoopback && !isLoopbackBind(listen.host)) {
+      if (listen && noAuthLoopback && !hosts?.isLoopbackBind(listen.host)) {
         throw new UserInputError(`--no-auth-loopback serves only on a loopback address, not on ${listen.host}.`, {
           hint: 'Use --http 127.0.0.1:PORT (or [::1]:PORT) with --no-auth-loopback, or drop --no-auth-loopback and let clients send the bearer token.',
         });
       }
-      const allowedHosts = options.allowedHosts !== undefined ? parseAllowedHosts(options.allowedHosts) : undefined;
+      const allowedHosts = options.allowedHosts !== undefined ? address?.parseAllowedHosts(options.allowedHosts) : undefined;
       // Flags override SELFSCOPE_SERVER__* and the file's `server` block, key by key.
       const app = await createServeApp(global, transport, {
         ...(options.readOnly === true ? { readOnly: true } : {}),
@@ -80,10 +79,11 @@ export function registerServeCommand(program: Command): void {
         allowTools: options.allowTools,
         denyTools: options.denyTools,
       });
-      await ensureStateDir(app.config.repo, app.config.stateDirPath);
-
+      // Over stdio the state directory is made at the first tool call (engines.ts): the client
+      // waits for tools/list behind everything done here. Over HTTP the token file goes in it.
       if (listen) {
-        const [{ serveHttp }, { resolveHttpToken }] = await Promise.all([import('../../server/http.js'), import('../../server/http-token.js')]);
+        const [{ serveHttp }, { resolveHttpToken }, { ensureStateDir }] = await Promise.all([import('../../server/http.js'), import('../../server/http-token.js'), import('../../core/state/state-dir.js')]);
+        await ensureStateDir(app.config.repo, app.config.stateDirPath);
         const auth = noAuthLoopback ? undefined : await resolveHttpToken(app.config.stateDirPath);
         const running = await serveHttp(app, { ...listen, ...(auth ? { tokens: auth.tokens } : { noAuthLoopback: true }), ...(allowedHosts ? { allowedHosts } : {}) });
         const tokenLine = !auth

@@ -1,8 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HOOK_LAUNCH_ENV } from '../../core/session/budget.js';
-import { createSessionDeps } from '../../core/session/launch.js';
-import { runSession, type SessionEvent } from '../../core/session/launcher.js';
-import { resolveCliConfig, type GlobalOptions } from '../context.js';
+import type { SessionEvent } from '../../core/session/launcher.js';
+import type { GlobalOptions } from '../context.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -30,6 +29,8 @@ export function registerSessionCommand(program: Command): void {
     .option('--requested-by <user>', 'who asked (a bot user id), for the audit log')
     .option('--json', 'print events and the result as JSON lines')
     .action(async (o: { agent: 'claude-code' | 'codex'; task: string; anomaly?: string; timeout?: number; requestedBy?: string; json?: boolean }, command: Command) => {
+      // Loaded here: a command loads only its own modules.
+      const [{ resolveCliConfig }, { createSessionDeps }, { runSession }] = await Promise.all([import('../context.js'), import('../../core/session/launch.js'), import('../../core/session/launcher.js')]);
       const config = await resolveCliConfig(command.optsWithGlobals<GlobalOptions>());
       const controller = new AbortController();
       const stop = () => controller.abort();

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { createCliApp, type GlobalOptions } from '../context.js';
-import { catchUpLogIndex } from '../progress.js';
-import { runToolInProcess } from '../run-tool.js';
-import selfscopeStatus from '../../tools/selfscope-status.js';
+import type { GlobalOptions } from '../context.js';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -10,6 +7,13 @@ export function registerStatusCommand(program: Command): void {
     .description('what selfscope sees: repository, configuration, log files, state')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }, command: Command) => {
+      // Loaded here: a command loads only its own modules.
+      const [{ createCliApp }, { catchUpLogIndex }, { runToolInProcess }, { default: selfscopeStatus }] = await Promise.all([
+        import('../context.js'),
+        import('../progress.js'),
+        import('../run-tool.js'),
+        import('../../tools/selfscope-status.js'),
+      ]);
       const app = await createCliApp(command.optsWithGlobals<GlobalOptions>(), { transport: 'in-process', readOnly: true, toolsets: undefined });
       try {
         await catchUpLogIndex(app, { json: options.json === true });

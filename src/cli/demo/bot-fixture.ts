@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 
 /**
  * The demo's example bot: a tiny TypeScript music bot with tests, a git history in which
@@ -295,6 +294,7 @@ async function commit(dir: string, files: Record<string, string>, subject: strin
     GIT_AUTHOR_DATE: date.toISOString(),
     GIT_COMMITTER_DATE: date.toISOString(),
   };
+  const { execa } = await import('execa');
   await execa('git', ['add', '-A'], { cwd: dir });
   await execa('git', ['commit', '-q', '-m', subject], { cwd: dir, env });
   return (await execa('git', ['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim();
@@ -309,6 +309,7 @@ export async function createBotFixture(dir: string, toolchainNodeModules: string
   const bugAt = logEnd.getTime() - 40 * MINUTE;
   const logStart = logEnd.getTime() - 24 * 60 * MINUTE;
 
+  const { execa } = await import('execa');
   await execa('git', ['init', '-q', '-b', 'main'], { cwd: dir });
   await fs.symlink(toolchainNodeModules, path.join(dir, 'node_modules'), 'dir');
   const day = 24 * 60 * MINUTE;

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { ConfigurationError } from '../errors.js';
 import { isBwrapCommandNotFound, sandboxedArgv, type SandboxSpec } from './sandbox.js';
 
@@ -94,6 +93,7 @@ export async function runProcess(argv: readonly string[], options: RunProcessOpt
   let timedOut = false;
   let cancelled = false;
 
+  const { execa } = await import('execa');
   const child = execa(executable!, args, {
     cwd: options.cwd,
     env: options.env,

@@ -1,7 +1,6 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ConfigurationError } from '../errors.js';
 
 /**
@@ -350,6 +349,7 @@ export function createSandboxProbe(options: { network: boolean; pathValue?: stri
 async function probe(network: boolean, pathValue: string | undefined): Promise<SandboxAvailability> {
   const bwrap = await findExecutable('bwrap', pathValue);
   if (!bwrap) return { available: false, bwrap: null, reason: 'bwrap (bubblewrap) is not installed or not on PATH' };
+  const { execa } = await import('execa');
   const result = await execa(bwrap, [...namespaceFlags(network), ...BASE_MOUNTS, '--', 'true'], {
     env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
     extendEnv: false,

@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ConfigurationError, UserInputError } from '../errors.js';
 
 /**
@@ -149,6 +148,8 @@ function scrubbed(text: string, secrets: readonly string[] | undefined): string 
 async function spawnGit(args: readonly string[], options: SpawnOptions): Promise<{ stdout: Buffer; stderr: string }> {
   if (options.signal?.aborted) throw new GitCommandError('git was not started: the call was aborted', null, '');
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_STDOUT;
+  // Imported at the first git call: a server answers tools/list without loading execa.
+  const { execa } = await import('execa');
   const result = await execa('git', [...args], {
     cwd: options.cwd,
     env: options.env,

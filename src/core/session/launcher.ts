@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { ConfigurationError, PolicyError, UserInputError } from '../errors.js';
 import { fixAnomalyPlaybook, investigatePlaybook } from '../playbooks/playbooks.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
@@ -222,6 +222,7 @@ async function runAgent(
   await deps.audit('session_started', 'started', { ...auditBase, branch, worktree, command });
   emit({ type: 'session_started', detail: `${options.agent} in ${worktree} on ${branch}` });
 
+  const { execa } = await import('execa');
   let child: ResultPromise;
   try {
     child = execa(command, args, {

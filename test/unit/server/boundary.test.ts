@@ -83,7 +83,7 @@ describe('the egress gate at the server boundary', () => {
   });
 
   it('makes log and anomaly tools untrusted by default and declares the notice in their output schema', () => {
-    const base = { title: 't', description: 'd', inputSchema: {}, outputSchema: { n: z.number() }, annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false }, handler: async () => ({ structured: { n: 1 }, text: '' }) };
+    const base = { title: 't', description: 'd', inputSchema: {}, outputSchema: { n: z.number() }, annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false }, load: async () => ({ handler: async () => ({ structured: { n: 1 }, text: '' }) }) };
     const logs = defineTool({ ...base, name: 'a', toolset: 'logs' });
     expect(logs.untrusted).toBe(true);
     expect(Object.keys(logs.outputSchema)).toEqual(['untrusted_notice', 'n']);

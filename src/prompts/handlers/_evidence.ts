@@ -1,10 +1,10 @@
-import { listAnomalies, type AnomalyRecord } from '../core/anomalies/state.js';
-import { readPullRequestRecords } from '../core/audit/audit-log.js';
-import { UserInputError } from '../core/errors.js';
-import { aggregate, parseDuration, timeline, TIMELINE_KEYS, type LogFilters } from '../core/logs/query.js';
-import { sanitizeUntrusted } from '../core/text/bounded.js';
-import type { AppContext } from '../server/app-context.js';
-import { getLogIndex } from '../server/engines.js';
+import { listAnomalies, type AnomalyRecord } from '../../core/anomalies/state.js';
+import { readPullRequestRecords } from '../../core/audit/audit-log.js';
+import { UserInputError } from '../../core/errors.js';
+import { aggregate, parseDuration, timeline, TIMELINE_KEYS, type LogFilters } from '../../core/logs/query.js';
+import { sanitizeUntrusted } from '../../core/text/bounded.js';
+import type { AppContext } from '../../server/app-context.js';
+import { getLogIndex } from '../../server/engines.js';
 
 /**
  * Evidence the prompts gather before an agent starts: bounded, sanitised lines. Prompts never

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { CheckName } from '../core/checks/attestation.js';
-import { newRunId } from '../core/checks/check-runner.js';
-import { humanDuration } from '../core/text/durations.js';
-import { getBackgroundRuns } from '../server/background-runs.js';
-import { getCheckRunner } from '../server/engines.js';
-import type { ToolContext } from './define-tool.js';
+import type { CheckName } from '../../core/checks/attestation.js';
+import { newRunId } from '../../core/checks/check-runner.js';
+import { humanDuration } from '../../core/text/durations.js';
+import { getBackgroundRuns } from '../../server/background-runs.js';
+import { getCheckRunner } from '../../server/engines.js';
+import type { ToolContext } from '../define-tool.js';
 
 /**
  * run_typecheck and run_tests as runs the server follows: every run is registered under
@@ -13,17 +13,6 @@ import type { ToolContext } from './define-tool.js';
  * run goes on: for clients whose tool calls time out before a long run ends.
  */
 
-export const waitInputShape = {
-  wait_s: z
-    .number()
-    .int()
-    .min(1)
-    .max(3600)
-    .optional()
-    .describe(
-      'Return after this many seconds if the check is still running (for clients whose tool calls time out, e.g. Codex at 60 s): the result is then ok false with not_ok_reason "still running…" and output_uri selfscope://runs/{id}, which shows the run\'s status and, once it ends, its result. The run goes on and is recorded as any run. Default: wait for the end.',
-    ),
-};
 
 type CheckTool<I, S> = (check: CheckName, input: I & { run_id?: string }, ctx: ToolContext) => Promise<{ structured: S; text: string }>;
 

@@ -1,6 +1,6 @@
-import { appendAudit } from '../core/audit/audit-log.js';
-import { isSelfscopeError } from '../core/errors.js';
-import type { ToolContext } from './define-tool.js';
+import { appendAudit } from '../../core/audit/audit-log.js';
+import { isSelfscopeError } from '../../core/errors.js';
+import type { ToolContext } from '../define-tool.js';
 
 /**
  * Runs a mutating git action and writes its outcome (done, refused, failed) to the audit
