@@ -3,7 +3,7 @@ import type { LogQueryable } from '../logs/columns.js';
 import { parseDuration } from '../logs/query.js';
 import { sanitizeUntrusted } from '../text/bounded.js';
 import type { DetectCache } from './cache.js';
-import { anomalyId } from './rules/common.js';
+import { anomalyId, frameOf } from './rules/common.js';
 import { RULE_TABLE, RULES, type Rule, type RuleContext, type Signal, type Thresholds } from './rules/index.js';
 import { SEVERITY_RANK, severityOf, type Severity } from './stats.js';
 
@@ -69,6 +69,7 @@ export async function detectSignals(logs: LogQueryable, options: DetectOptions):
     memo: new Map(),
     matches: (...values) => filter === null || values.some((v) => v !== null && v.toLowerCase().includes(filter)),
   };
+  if (options.cache) await options.cache.checkSettled(logs, frameOf(ctx).recentStart, ctx.at.getTime());
   const wanted = new Set(options.rules ?? RULES);
   const found: Signal[] = [];
   for (const rule of RULE_TABLE) if (wanted.has(rule.name)) found.push(...(await rule.evaluate(ctx)));
@@ -194,7 +195,7 @@ async function traceKeys(logs: LogQueryable, signals: Signal[], at: Date): Promi
     if (!ERROR_RULES.has(s.rule)) continue;
     const cond = subjectSql(s);
     const rows = await logs.all<Record<string, string | null>>(
-      `SELECT ${TRACE_COLUMNS.join(', ')} FROM logs WHERE ts >= ? AND ts < ? AND is_failure AND ${cond.sql} ORDER BY ts DESC LIMIT 100`,
+      `SELECT ${TRACE_COLUMNS.join(', ')} FROM logs WHERE ts >= ?::TIMESTAMP AND ts < ?::TIMESTAMP AND is_failure AND ${cond.sql} ORDER BY ts DESC LIMIT 100`,
       [new Date(Date.parse(s.onset ?? s.window.from)), at, ...cond.params],
     );
     const keys = new Set<string>();
@@ -212,7 +213,7 @@ async function addSamples(logs: LogQueryable, anomaly: Anomaly, at: Date, maxSam
   const order = anomaly.rule === 'latency_regression' ? 'latency_ms DESC NULLS LAST' : anomaly.rule === 'cost_spike' ? 'usd_cost DESC' : 'ts DESC';
   const from = new Date(Date.parse(anomaly.onset ?? anomaly.window.from));
   const samples = await logs.all<Record<string, unknown>>(
-    `SELECT id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS ts, event, error FROM logs WHERE ts >= ? AND ts < ? AND ${cond.sql}${failureOnly} ORDER BY ${order} LIMIT ${Math.floor(maxSamples)}`,
+    `SELECT id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS ts, event, error FROM logs WHERE ts >= ?::TIMESTAMP AND ts < ?::TIMESTAMP AND ${cond.sql}${failureOnly} ORDER BY ${order} LIMIT ${Math.floor(maxSamples)}`,
     [from, at, ...cond.params],
   );
   anomaly.samples = samples.map((s) => ({

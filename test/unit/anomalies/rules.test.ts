@@ -6,7 +6,9 @@ import { getAnomaly, listAnomalies, recordPastAnomalies, updateAnomalyState } fr
 import { verifyFix } from '../../../src/core/anomalies/verify-fix.js';
 import { fingerprint } from '../../../src/core/logs/fingerprint.js';
 import type { LogIndex } from '../../../src/core/logs/log-index.js';
-import type { LineOptions } from '../../helpers/log-lines.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { logLine, type LineOptions } from '../../helpers/log-lines.js';
 import { indexLines } from '../../helpers/log-index.js';
 
 const AT = Date.parse('2026-03-13T12:00:00Z');
@@ -69,6 +71,13 @@ describe('error_rate', () => {
     expect(found[0]!.observed['failures']).toBeGreaterThanOrEqual(4);
   });
 
+  it('fires off-peak when 5 of 8 calls fail against a 2% baseline', async () => {
+    const base = calls('memory_lookup', AT - 2 * 86_400_000, AT - 15 * MIN, 5 * MIN, (i) => i % 50 === 7);
+    const burst = calls('memory_lookup', AT - 15 * MIN, AT - MIN, 2 * MIN, (i) => i < 5);
+    const found = await run([...base, ...burst], ['error_rate']);
+    expect(found.map((a) => [a.subject['operation'], a.observed['failures']])).toEqual([['memory_lookup', 5]]);
+  });
+
   it('stays quiet with 3 failures, however few the calls', async () => {
     const window = calls('music_queue_add', AT - 5 * MIN, AT, MIN, (i) => i < 3);
     expect(await run([...background('music_queue_add'), ...window], ['error_rate'])).toEqual([]);
@@ -118,6 +127,28 @@ describe('repeated_error', () => {
   });
 });
 
+describe('repeated_error among many chronic errors', () => {
+  const NAMES = ['gateway_reset', 'session_lost', 'generation_failed', 'socket_closed', 'tts_timeout', 'stt_timeout', 'queue_stalled', 'cache_miss_error'];
+  const err = (name: string, ts: number): LineOptions => ({ ts: new Date(ts), kind: 'bot_error', event: `${name}: background failure`, agent: 'bot' });
+  // One call a minute for two days; each of 8 chronic errors about 3.3 times an hour.
+  const chronic = (until: number) => [
+    ...calls('web_search', AT - 2 * 86_400_000, AT, MIN, () => false),
+    ...NAMES.flatMap((name, j) => Array.from({ length: Math.floor((until - (AT - 2 * 86_400_000)) / (18 * MIN)) }, (_, i) => err(name, AT - 2 * 86_400_000 + i * 18 * MIN + j * 2 * MIN + 17_000))),
+  ];
+
+  it('stays quiet when one of them clusters by chance (16 in an hour against about 3.6 expected)', async () => {
+    const cluster = Array.from({ length: 16 }, (_, i) => err('gateway_reset', AT - 59 * MIN + i * 220_000));
+    const lines = [...chronic(AT - 60 * MIN), ...NAMES.slice(1).flatMap((name, j) => Array.from({ length: 3 }, (_, i) => err(name, AT - 55 * MIN + i * 18 * MIN + j * 1000))), ...cluster];
+    expect(await run(lines, ['repeated_error'])).toEqual([]);
+  });
+
+  it('fires when one of them runs at ten times its rate', async () => {
+    const burst = Array.from({ length: 12 }, (_, i) => err('gateway_reset', AT - 9 * MIN + i * 45_000));
+    const found = await run([...chronic(AT - 60 * MIN), ...burst], ['repeated_error']);
+    expect(found.map((a) => a.subject['fingerprint'])).toEqual(['gateway_reset: background failure']);
+  });
+});
+
 describe('new_error', () => {
   const tts = (ts: number, model = 'nova-9'): LineOptions => ({ ts: new Date(ts), kind: 'tts_error', event: `tts_error: voice model "${model}" not found`, agent: 'voice' });
   // About 15 an hour: one every 4 minutes, from 50 minutes ago.
@@ -163,6 +194,27 @@ describe('latency_regression', () => {
 
   it('stays quiet at 1.9×', async () => {
     expect(await run(withLatency(1.9), ['latency_regression'])).toEqual([]);
+  });
+
+  it('reports a sustained 1.5× drift that never reaches the factor, dated from its start', async () => {
+    const found = await run(withLatency(1.5, AT - 60 * MIN), ['latency_regression']);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.observed['drift']).toBe(1);
+    expect(found[0]!.summary).toMatch(/web_search slowing: \d+% of calls above/);
+    expect(Math.abs(Date.parse(found[0]!.onset!) - (AT - 60 * MIN))).toBeLessThanOrEqual(5 * MIN);
+  });
+
+  it('sees a slow ramp (1× to 1.6× over an hour) before it doubles, with its onset near where it began', async () => {
+    const start = AT - 60 * MIN;
+    const ramp = calls('web_search', start, AT, 30_000, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: Math.round((400 + (i % 20) * 10) * (1 + (0.6 * i * 30_000) / (60 * MIN))) } }));
+    const found = await run([...withLatency(1, start).filter((l) => new Date(l.ts).getTime() < start), ...ramp], ['latency_regression']);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.observed['drift']).toBe(1);
+    expect(Math.abs(Date.parse(found[0]!.onset!) - start)).toBeLessThanOrEqual(20 * MIN);
+  });
+
+  it('stays quiet for a 1.5× shift of the last 10 minutes only (not sustained, below the factor)', async () => {
+    expect(await run(withLatency(1.5), ['latency_regression'])).toEqual([]);
   });
 
   it('reads no percentile from too few samples', async () => {
@@ -218,6 +270,23 @@ describe('the cache kept between evaluations', () => {
       expect(cached).toEqual(strip(await detectAnomalies(index, { at, thresholds })));
       if (offset === 0) expect(cached.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('the minutes kept between evaluations', () => {
+  it('reads the minutes again when lines arrive late with times already settled', async () => {
+    const quiet = [...background('music_queue_add'), ...calls('music_queue_add', AT - 90 * MIN, AT + 10 * MIN, 15_000, () => false)];
+    const { index, state } = await indexOf(quiet);
+    const cache = new DetectCache();
+    for (const offset of [-2, -1, 0]) expect(await detectAnomalies(index, { at: new Date(AT + offset * MIN), thresholds, cache, rules: ['error_rate'] })).toEqual([]);
+    // A burst logged late: its lines reach the index after the minutes they belong to were kept.
+    const late = calls('music_queue_add', AT - 9 * MIN, AT - 4 * MIN, 10_000, (i) => i % 3 < 2);
+    await fs.appendFile(path.join(path.dirname(state), 'data', 'logs', 'a.ndjson'), `${late.map(logLine).join('\n')}\n`);
+    await index.refresh();
+    const at = new Date(AT + 30_000);
+    const cached = await detectAnomalies(index, { at, thresholds, cache, rules: ['error_rate'] });
+    expect(cached.map((a) => a.observed)).toEqual((await detectAnomalies(index, { at, thresholds, rules: ['error_rate'] })).map((a) => a.observed));
+    expect(cached.map((a) => a.subject['operation'])).toEqual(['music_queue_add']);
   });
 });
 

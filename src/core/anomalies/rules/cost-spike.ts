@@ -1,6 +1,6 @@
 import { humanDuration } from '../../text/durations.js';
 import { changePoint, durationScore, normalTail, severityOf } from '../stats.js';
-import { anomalyId, bucketRows, frameOf, HOUR, iso, MINUTE, round, str } from './common.js';
+import { anomalyId, bucketRows, frameOf, HOUR, iso, MINUTE, MINUTE_BUCKET, round, str } from './common.js';
 import type { RuleDefinition, Signal } from './types.js';
 
 const DAY = 24 * HOUR;
@@ -22,9 +22,11 @@ const rule: RuleDefinition = {
     const days = Math.max(1, Math.floor(ctx.baselineMs / DAY));
     const L = Math.max(1, Math.round(ctx.lookbackMs / MINUTE));
     const frame = frameOf({ ...ctx, baselineMs: (days + 1) * DAY });
-    const rows = await bucketRows(ctx, frame, 'cost', COST_SQL, false);
     // Minutes ago (0 = the current minute) on each day back, per agent.
     const nowMinute = Math.floor(at / MINUTE) * MINUTE;
+    // Kept between evaluations: every minute of the baseline days. Read once: only the same
+    // minutes of each day, a lookback's worth per day.
+    const rows = ctx.cache ? await bucketRows(ctx, frame, 'cost', COST_SQL, false) : await sameMinutes(ctx, nowMinute, days, L);
     const present = new Set<number>();
     const byAgent = new Map<string, { agent: string | null; c: Float64Array[] }>();
     for (const r of rows) {
@@ -92,3 +94,11 @@ const rule: RuleDefinition = {
   },
 };
 export default rule;
+
+function sameMinutes(ctx: Parameters<RuleDefinition['evaluate']>[0], nowMinute: number, days: number, L: number): Promise<Array<Record<string, unknown>>> {
+  const ranges: Date[] = [];
+  for (let d = 0; d <= days; d++) ranges.push(new Date(nowMinute - d * DAY - (L - 1) * MINUTE), new Date(Math.min(nowMinute - d * DAY + MINUTE, ctx.at.getTime())));
+  // One range per day, each its own scan: a disjunction of ranges would read every day between.
+  const one = `SELECT agent, ${MINUTE_BUCKET} AS b, sum(usd_cost) AS c FROM logs WHERE ts >= ?::TIMESTAMP AND ts < ?::TIMESTAMP AND usd_cost > 0 GROUP BY ALL`;
+  return ctx.logs.all(Array.from({ length: days + 1 }, () => one).join(' UNION ALL '), ranges);
+}

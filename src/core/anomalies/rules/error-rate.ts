@@ -1,6 +1,6 @@
 import { humanDuration } from '../../text/durations.js';
 import { binomialTail, changePoint, durationScore, severityOf } from '../stats.js';
-import { anomalyId, bucketRows, frameOf, iso, MINUTE, OPERATIONS_SQL, operationFilter, operationSubject, pct, round, seriesBy, type Series } from './common.js';
+import { anomalyId, eventRows, frameOf, iso, MINUTE, operationFilter, operationSubject, pct, round, seriesBy, type Series } from './common.js';
 import type { RuleDefinition, Signal } from './types.js';
 
 /**
@@ -15,7 +15,7 @@ const rule: RuleDefinition = {
   async evaluate(ctx) {
     const t = ctx.thresholds;
     const frame = frameOf(ctx);
-    const groups = seriesBy(frame, await bucketRows(ctx, frame, 'operations', OPERATIONS_SQL), operationSubject);
+    const groups = seriesBy(frame, (await eventRows(ctx)).operations, operationSubject);
     const out: Signal[] = [];
     for (const { key: subject, series } of groups.values()) {
       if (!ctx.matches(subject['operation'] ?? null, subject['tool_name'] ?? null)) continue;

@@ -2,7 +2,7 @@ import { parseDuration } from '../../logs/query.js';
 import { sanitizeUntrusted } from '../../text/bounded.js';
 import { humanDuration } from '../../text/durations.js';
 import { durationScore, severityOf } from '../stats.js';
-import { anomalyId, bucketRows, FAILURES_SQL, failureFrame, fingerprintFilter, HOUR, iso, round, str } from './common.js';
+import { anomalyId, eventRows, failureFrame, fingerprintFilter, HOUR, iso, round, str } from './common.js';
 import type { RuleDefinition, Signal } from './types.js';
 
 /**
@@ -24,14 +24,14 @@ const rule: RuleDefinition = {
     const groups = new Map<string, { kind: string | null; tool_name: string | null; fingerprint: string | null; first: number; last: number; n: number; w: number; firstIn: number }>();
     const since = at - newFor;
     const lo = at - newFor - ctx.baselineMs;
-    for (const r of await bucketRows(ctx, frame, 'failures', FAILURES_SQL)) {
+    for (const r of (await eventRows(ctx)).failures) {
       if (Number(r['b']) + (Number(r['b']) >= frame.recentStart ? 60_000 : HOUR) <= lo) continue;
       const x = Number(r['x']);
       const first = Number(r['first']);
       const last = Number(r['last']);
       const inWindow = Number(r['b']) >= at - ctx.windowMs ? x : 0;
       for (const fp of [str(r['fingerprint']) ?? '', null]) {
-        const k = JSON.stringify([r['kind'], r['tool_name'], fp]);
+        const k = `${r['kind']}\u0001${r['tool_name']}\u0001${fp === null ? '\u0002' : fp}`;
         const g = groups.get(k) ?? { kind: str(r['kind']), tool_name: str(r['tool_name']), fingerprint: fp, first: Infinity, last: -Infinity, n: 0, w: 0, firstIn: Infinity };
         g.first = Math.min(g.first, first);
         g.last = Math.max(g.last, last);
