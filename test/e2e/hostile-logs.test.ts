@@ -127,7 +127,8 @@ beforeAll(async () => {
       content: HOSTILE_TEXT,
       message_id: '1180000000000000777',
       metadata: {
-        toolName: `music\u202e_${TOKEN}`,
+        // A tool name is a subject only when it is a name (bidi and control characters are not): this one is, and holds a secret.
+        toolName: `music.${TOKEN}`,
         error: `queue broke ${HOSTILE_TEXT}`,
         stack: `Error: ${HOSTILE_TEXT}\n    at src/music/queue.ts:42:7`,
         sessionId: 'vs-hostile',
@@ -244,7 +245,6 @@ describe('every log tool, resource and prompt keeps hostile log text inert', () 
     expect(anomalies.length).toBeGreaterThan(0);
     const errorRate = anomalies.find((a) => a.rule === 'error_rate')!;
     expect(errorRate.subject['operation']).toContain('[REDACTED:github_token]');
-    expect(errorRate.subject['operation']).toContain('\\u{202e}');
     for (const a of anomalies) {
       await tool('suspect_commits', { anomaly_id: a.id });
       await tool('verify_fix', { anomaly_id: a.id, time: '2m', window: '2m' });
