@@ -641,8 +641,17 @@ export class LogIndex implements LogQueryable {
             },
           })
         : null;
-    // What a failed bulk load goes back to before the range is read again line by line.
-    const before = bulk ? { stream: { ...stream, bad: { ...stream.bad }, badOffsets: [...stream.badOffsets] }, newestTs: this.newestTs, duplicates: this.duplicates.snapshot() } : null;
+    // Where a failed bulk load goes back to before the rest is read line by line: the start, or
+    // the end of the last block read here (everything before it committed or in the main appender).
+    const restorePoint = () => ({
+      stream: { ...stream, bad: { ...stream.bad }, badOffsets: [...stream.badOffsets] },
+      newestTs: this.newestTs,
+      duplicates: this.duplicates.snapshot(),
+      bulkEvents: this.bulkEvents,
+      events,
+      bad,
+    });
+    let restore = bulk ? restorePoint() : null;
 
     try {
       while (position < size) {
@@ -677,13 +686,15 @@ export class LogIndex implements LogQueryable {
           continue;
         }
         const complete = data.subarray(0, lastNl + 1);
-        if (bulk && complete.indexOf(0) < 0 && isUtf8(complete)) {
+        const toDuckDB = bulk !== null && complete.indexOf(0) < 0 && isUtf8(complete);
+        if (toDuckDB) {
           await bulk.push(complete, dataStart);
         } else {
           await bulk?.commit(); // lines keep their order: failures are marked duplicate in order
           await parseBlock(complete, dataStart);
         }
         stream.offset = dataStart + complete.length;
+        if (bulk && !toDuckDB) restore = restorePoint();
         carry = data.subarray(lastNl + 1);
         carryStart = stream.offset;
         if (carry.length > hardCap) {
@@ -699,15 +710,19 @@ export class LogIndex implements LogQueryable {
         if (newest !== null && newest !== undefined && (this.newestTs === null || Number(newest) > this.newestTs)) this.newestTs = Number(newest);
       }
     } catch (error) {
-      if (!bulk || !before) throw error;
+      if (!bulk || !restore) throw error;
       await bulk.abort();
-      Object.assign(stream, before.stream, { fd: stream.fd });
-      this.newestTs = before.newestTs;
-      before.duplicates();
+      Object.assign(stream, restore.stream, { fd: stream.fd });
+      this.newestTs = restore.newestTs;
+      restore.duplicates();
+      this.bulkEvents = restore.bulkEvents;
       meter.bytesTotal -= size - readFrom;
+      meter.bytesDone += stream.offset - readFrom;
+      meter.events += restore.events;
       this.bulkOff = true;
       this.options.logger.log('warning', 'DuckDB could not read the log in bulk; reading it line by line from now on', { file: shownPath, error: firstLine(error) });
-      return this.readStream(stream, size, getAppender, meter);
+      const rest = await this.readStream(stream, size, getAppender, meter);
+      return { events: restore.events + rest.events, bad: restore.bad + rest.bad };
     }
     // A torn last line stays unread until its newline arrives.
     meter.bytesDone += position - readFrom;

@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { LogIndex } from '../../../src/core/logs/log-index.js';
 import { createSqlIngest } from '../../../src/core/logs/sql-ingest.js';
+import { BulkLoader } from '../../../src/core/logs/bulk-load.js';
 import { schemaMappingSchema } from '../../../src/config/schema.js';
 
 /**
@@ -168,6 +169,34 @@ describe('bulk ingest through DuckDB', () => {
     expect(index.freshness().events).toBe(2 * before);
     const ids = await index.all<{ n: number; d: number }>('SELECT count(*) AS n, count(DISTINCT id) AS d FROM logs');
     expect(ids[0]!.n).toBe(ids[0]!.d);
+  }, 120_000);
+
+  it('rolls a failed bulk load back and reads the same range line by line: nothing lost, nothing twice', async () => {
+    const good = logText(19_000);
+    const cut = good.indexOf('\n', 1024 * 1024) + 1;
+    // A NUL byte in the first block (read here), the second in flight in DuckDB when loading the third fails:
+    // the second is rolled back, and both are read again line by line from the end of the first.
+    const text = `${good.slice(0, cut)}{"ts":"2026-03-13T14:00:00Z","kind":"a\u0000b"}\n${good.slice(cut)}${good.replace(/2026-03-13/g, '2026-03-15')}`;
+    const [bulkRepo, parserRepo] = await twoRepos(text);
+    const bulk = await openIndex(bulkRepo, true);
+    const parser = await openIndex(parserRepo, false);
+    const push = BulkLoader.prototype.push;
+    let calls = 0;
+    const spy = vi.spyOn(BulkLoader.prototype, 'push').mockImplementation(function (this: BulkLoader, ...args: Parameters<BulkLoader['push']>) {
+      return ++calls === 2 ? Promise.reject(new Error('out of memory')) : push.apply(this, args);
+    });
+    try {
+      const stats = await bulk.refresh();
+      expect(calls).toBe(2); // after the failure, this process reads line by line
+      expect(stats.bulk_events).toBe(0); // what DuckDB had loaded was rolled back
+      expect(stats.new_events).toBe((await parser.refresh()).new_events);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await rows(bulk)).toEqual(await rows(parser));
+    const health = (index: LogIndex) => index.health().map(({ stream_id: _, ...h }) => h);
+    expect(health(bulk)).toEqual(health(parser));
+    expect(bulk.freshness().events).toBe(parser.freshness().events);
   }, 120_000);
 
   it('is not used for a mapping whose paths it cannot express; the parser reads those logs', () => {
