@@ -117,7 +117,7 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
   const metaKeys = compilePath(schema.metadata);
   if (metaKeys.length !== 1) return null;
   const p = new Paths(metaKeys[0]!);
-  // A string's value without its quotes; null for anything else (the parser's lines, see textOk).
+  // A string's value without its quotes; null for anything else (such a line is the parser's, see notText).
   const str = (x: string) => `CASE WHEN starts_with(${x}, '"') THEN CASE WHEN contains(${x}, '\\') THEN ${x}->>'$' ELSE substr(${x}, 2, length(${x}) - 2) END END`;
   const raw = new Map<string, string>(); // a text field's expression -> its JSON text
   const txt = (dotted: string) => {
@@ -240,7 +240,7 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
   const columnList = columns.map((c) => `"${c}"`).join(', ');
   const metaKey = `s."${p.metadataKey}"`;
   // Each step names what the next needs once: DuckDB computes a named expression once per row.
-  // $2 holds each line's offset (the chunk's lines, in order, comma-separated), computed where the lines were found.
+  // $2 holds each line's offset (the block's lines, in order, comma-separated), computed where the lines were found.
   const insertSql = `INSERT INTO events (${columnList})
 WITH split AS (
   SELECT unnest(string_split($1::VARCHAR, chr(10))) AS line, unnest(string_split($2::VARCHAR, ','))::BIGINT AS o
