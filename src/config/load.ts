@@ -154,15 +154,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
   // Validate each layer on its own first, so an error names where the bad value came from. An
   // empty layer has nothing to name; when one layer holds everything, its reading is the result
   // (each parse builds the whole tree of defaults: start-up pays for every one).
-  let onlyLayer: { reading: ConfigFile } | null = null;
-  let layersWithKeys = 0;
+  const readings: ConfigFile[] = [];
   for (const [layer, origin] of [
     [fromFile, configFile ?? CONFIG_FILE_NAME],
     [fromEnv, 'environment (SELFSCOPE_*)'],
     [fromFlags, 'command-line flags'],
   ] as const) {
     if (Object.keys(layer).length === 0) continue;
-    layersWithKeys++;
     const partial = configFileSchema.safeParse(layer);
     if (!partial.success) {
       const lines = partial.error.issues.slice(0, 5).map((issue) => describeIssue(issue, origin));
@@ -171,10 +169,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
         details: { issues: lines },
       });
     }
-    onlyLayer = { reading: partial.data };
+    readings.push(partial.data);
   }
 
-  const parsed = layersWithKeys === 1 && onlyLayer ? onlyLayer.reading : configFileSchema.parse(deepMerge(deepMerge(fromFile, fromEnv), fromFlags));
+  const parsed = readings.length === 1 ? readings[0]! : configFileSchema.parse(deepMerge(deepMerge(fromFile, fromEnv), fromFlags));
 
   const repoFromFile = fromFile['repo'] as string | undefined;
   const repo =

@@ -119,12 +119,11 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
   const p = new Paths(metaKeys[0]!);
   // A string's value without its quotes; null for anything else (such a line is the parser's, see notText).
   const str = (x: string) => `CASE WHEN starts_with(${x}, '"') THEN CASE WHEN contains(${x}, '\\') THEN ${x}->>'$' ELSE substr(${x}, 2, length(${x}) - 2) END END`;
-  const raw = new Map<string, string>(); // a text field's expression -> its JSON text
+  const textJson = new Set<string>(); // the JSON text of every text field, for notText
   const txt = (dotted: string) => {
     const json = p.add(dotted);
-    const expr = str(json);
-    raw.set(expr, json);
-    return expr;
+    textJson.add(json);
+    return str(json);
   };
   const num = (dotted: string) => p.add(dotted);
   const t = {
@@ -167,7 +166,6 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
   const minDeep = MAX_METADATA_DEPTH + 1;
   // A text field that holds a number, a boolean, an object or an array: the parser coerces or
   // drops it (and counts it), so such a line is the parser's.
-  const textFields = [...new Set([...Object.values(t), ...triggers].map((x) => raw.get(x)!))];
   const notText = (json: string) => `NOT coalesce(${json} = 'null' OR starts_with(${json}, '"'), true)`;
 
   // Every condition under which the line goes to the parser instead (see the comment at the top).
@@ -175,7 +173,7 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
     's IS NULL',
     `ts IS NULL`,
     `coalesce(starts_with(${metadata}, '"') OR regexp_matches(${metadata}, '^[-0-9tf]'), false)`,
-    ...textFields.map(notText),
+    ...[...textJson].map(notText),
     // A number field holding anything but a JSON number (a numeric string included) is coerced by the parser.
     ...numbers.map((x) => `(${x} IS NOT NULL AND ${x} <> 'null' AND NOT coalesce(regexp_full_match(${x}, '-?[0-9][0-9.eE+-]*') AND isfinite(${n(x)}), false))`),
     ...errors.map((x) => `NOT ${jsonAbsent(x)}`),
