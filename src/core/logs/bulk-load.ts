@@ -1,4 +1,5 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { duckDB } from '../state/duckdb.js';
 import type { SqlIngest } from './sql-ingest.js';
 
 /**
@@ -8,11 +9,11 @@ import type { SqlIngest } from './sql-ingest.js';
  * to the parser (the failures among them, whose duplicate marking depends on order) reach
  * it in order.
  *
- * Each lane writes in one transaction, committed by `commit()`, and its parser rows go
- * through an appender on the same connection, inside it: a big catch-up reaches the
- * database file in whole row groups (DuckDB writes those directly, not through its
- * write-ahead log), and a failure anywhere rolls every lane back (`abort()`), leaving no
- * half-read range behind.
+ * Each lane writes in one transaction, committed by `commit()` (which the index calls every
+ * few hundred MB of log and at the end), and its parser rows go through an appender on the
+ * same connection, inside it: a big catch-up reaches the database file in whole row groups
+ * (DuckDB writes those directly, not through its write-ahead log), and a failure rolls every
+ * lane back to the last commit (`abort()`), leaving no half-read range behind.
  */
 
 export interface BlockSink {
@@ -67,7 +68,9 @@ export class BulkLoader {
       if (nl > at && !(nl === at + 1 && bytes[at] === 13)) offsets.push(start + at);
       at = nl + 1;
     }
-    const result = lane.conn.runAndReadAll(this.ingest.insertSql, [bytes.toString('utf8', 0, bytes.length - 1), places.join(','), this.idPrefix, this.file]);
+    // Bound as bytes: DuckDB copies them once, where a string would be decoded here and encoded again there.
+    const lines = duckDB().blobValueFromBytes(bytes.subarray(0, bytes.length - 1));
+    const result = lane.conn.runAndReadAll(this.ingest.insertSql, [lines, places.join(','), this.idPrefix, this.file]);
     result.catch(() => {}); // awaited, in order, by finishOldest
     this.queue.push({ lane, bytes, start, offsets, result });
   }

@@ -56,6 +56,13 @@ const OWNER_WAIT_MS = 30_000;
 const BULK_MIN_BYTES = 1024 * 1024;
 // Blocks DuckDB parses at once, one per connection, while this thread finishes the one before.
 const BULK_CONNECTIONS = 2;
+// A bulk load commits after this much of the log: rows that stay uncommitted hold memory in
+// DuckDB that grows with the load (a cold 5M-event index ended ~200 MB higher in one transaction),
+// and commits of whole row groups stay cheap (they write no rows to the write-ahead log).
+const BULK_COMMIT_BYTES = 256 * 1024 * 1024;
+// Set in meta while a refresh may have committed rows past the offsets saved in streams; an
+// open that finds it (the process died mid-refresh) deletes those rows, to be read again.
+const REFRESH_OPEN_KEY = 'refresh_open';
 // Lines parsed between two looks at the clock for a progress report.
 const LINES_PER_PROGRESS_CHECK = 256;
 
@@ -68,6 +75,8 @@ export interface LogIndexOptions {
   logger: Logger;
   /** Large reads go through DuckDB's parser (default); false reads every line here, as the parser defines the model. */
   bulk?: boolean;
+  /** How much of the log a bulk load reads between two commits (default BULK_COMMIT_BYTES; tests set less). */
+  bulkCommitBytes?: number;
 }
 
 export interface FileHealth {
@@ -151,6 +160,8 @@ export class LogIndex implements LogQueryable {
   /** Set when a bulk load failed: this process reads line by line from then on. */
   private bulkOff = false;
   private bulkEvents = 0;
+  /** Whether meta holds REFRESH_OPEN_KEY (this refresh may commit rows before it saves the streams). */
+  private refreshOpen = false;
   /** Marks the second logging of one failure (state across lines, bounded). */
   private readonly duplicates: DuplicateFailures;
   private readonly streams = new Map<string, Stream>();
@@ -382,6 +393,16 @@ export class LogIndex implements LogQueryable {
         fd: null,
       });
     }
+    if ((await this.conn.runAndReadAll(`SELECT 1 FROM meta WHERE key = '${REFRESH_OPEN_KEY}'`)).currentRowCount > 0) {
+      // The last refresh ended without saving where it stopped: its rows past the saved offsets
+      // (and of streams never saved) go, and are read again, rather than be counted twice.
+      const removed = await this.conn.run(
+        `DELETE FROM events WHERE rowid IN (SELECT e.rowid FROM events e LEFT JOIN streams s ON s.id = split_part(e.id, ':', 1) WHERE s.id IS NULL OR e."offset" >= s."offset")`,
+      );
+      await this.conn.run(`DELETE FROM meta WHERE key = '${REFRESH_OPEN_KEY}'`);
+      if (removed.rowsChanged > 0) this.options.logger.log('warning', 'the last refresh of the log index was interrupted; its unsaved rows will be read again', { rows: removed.rowsChanged });
+    }
+    this.refreshOpen = false;
     const stats = plainRow((await this.conn.runAndReadAll('SELECT count(*) AS n, epoch_ms(max(ts)) AS newest FROM events')).getRowObjectsJS()[0]!);
     this.eventCount = Number(stats['n'] ?? 0);
     this.newestTs = stats['newest'] === null || stats['newest'] === undefined ? null : Number(stats['newest']);
@@ -523,7 +544,7 @@ export class LogIndex implements LogQueryable {
         appender.current.closeSync();
         appender.current = null;
       }
-      if (newEvents > 0 || badLines > 0) await this.saveStreams();
+      if (newEvents > 0 || badLines > 0 || this.refreshOpen) await this.saveStreams();
       meter.finish();
     } catch (error) {
       try {
@@ -572,6 +593,10 @@ export class LogIndex implements LogQueryable {
    * with a NUL byte or invalid UTF-8, and any small read, is parsed here line by line.
    */
   private async readStream(stream: Stream, size: number, getAppender: () => Promise<DuckDBAppender>, meter: RefreshMeter): Promise<{ events: number; bad: number }> {
+    if (!this.refreshOpen) {
+      await this.conn.run(`INSERT OR REPLACE INTO meta VALUES ('${REFRESH_OPEN_KEY}', '1')`);
+      this.refreshOpen = true;
+    }
     const lineCap = this.options.limits.lineBytes;
     const hardCap = Math.max(lineCap * 16, 16 * 1024 * 1024);
     const fd = stream.fd!;
@@ -652,6 +677,7 @@ export class LogIndex implements LogQueryable {
       bad,
     });
     let restore = bulk ? restorePoint() : null;
+    let uncommitted = 0;
 
     try {
       while (position < size) {
@@ -694,7 +720,14 @@ export class LogIndex implements LogQueryable {
           await parseBlock(complete, dataStart);
         }
         stream.offset = dataStart + complete.length;
-        if (bulk && !toDuckDB) restore = restorePoint();
+        if (bulk && toDuckDB && (uncommitted += complete.length) >= (this.options.bulkCommitBytes ?? BULK_COMMIT_BYTES)) {
+          await bulk.commit();
+          uncommitted = 0;
+          restore = restorePoint();
+        } else if (bulk && !toDuckDB) {
+          uncommitted = 0;
+          restore = restorePoint();
+        }
         carry = data.subarray(lastNl + 1);
         carryStart = stream.offset;
         if (carry.length > hardCap) {
@@ -705,15 +738,14 @@ export class LogIndex implements LogQueryable {
       }
       if (bulk) {
         await bulk.commit();
-        // The newest time among the rows DuckDB wrote (the parser's rows set it as they went).
-        const newest = (await this.conn.runAndReadAll('SELECT epoch_ms(max(ts)) FROM events')).getRowsJS()[0]?.[0];
-        if (newest !== null && newest !== undefined && (this.newestTs === null || Number(newest) > this.newestTs)) this.newestTs = Number(newest);
+        await this.readNewestTs();
       }
     } catch (error) {
       if (!bulk || !restore) throw error;
       await bulk.abort();
       Object.assign(stream, restore.stream, { fd: stream.fd });
       this.newestTs = restore.newestTs;
+      await this.readNewestTs(); // blocks committed before the restore point
       restore.duplicates();
       this.bulkEvents = restore.bulkEvents;
       meter.bytesTotal -= size - readFrom;
@@ -728,6 +760,12 @@ export class LogIndex implements LogQueryable {
     meter.bytesDone += position - readFrom;
     meter.events += events;
     return { events, bad };
+  }
+
+  /** Takes the newest time among the rows DuckDB wrote (the parser's rows set it as they went). */
+  private async readNewestTs(): Promise<void> {
+    const newest = (await this.conn.runAndReadAll('SELECT epoch_ms(max(ts)) FROM events')).getRowsJS()[0]?.[0];
+    if (newest !== null && newest !== undefined && (this.newestTs === null || Number(newest) > this.newestTs)) this.newestTs = Number(newest);
   }
 
   /** The connections bulk loads run on (one block in flight on each), made on first use. */
@@ -752,7 +790,9 @@ export class LogIndex implements LogQueryable {
           `INSERT OR REPLACE INTO streams VALUES ('${esc(s.id)}', '${esc(s.path)}', ${s.dev}, ${s.ino}, ${s.offset}, '${esc(s.head)}', ${s.live}, ${s.lines}, ${s.cut}, ${s.coerced}, '${esc(JSON.stringify(s.bad))}', '${esc(JSON.stringify(s.badOffsets))}')`,
         );
       }
+      await this.conn.run(`DELETE FROM meta WHERE key = '${REFRESH_OPEN_KEY}'`);
       await this.conn.run('COMMIT');
+      this.refreshOpen = false;
     } catch (error) {
       await this.conn.run('ROLLBACK').catch(() => {});
       throw error;

@@ -40,8 +40,8 @@ import {
 export interface SqlIngest {
   /**
    * Inserts the ordinary lines of a block into events and returns their offsets (the lines not
-   * returned are the parser's). Parameters: $1 the block's lines (valid UTF-8, no NUL, without
-   * the last newline), $2 their byte offsets in the file, comma-separated, $3 the id prefix
+   * returned are the parser's). Parameters: $1 the block's lines as a BLOB (valid UTF-8, no NUL,
+   * without the last newline), $2 their byte offsets in the file, comma-separated, $3 the id prefix
    * ("<stream>:"), $4 the file as shown.
    */
   readonly insertSql: string;
@@ -241,7 +241,7 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
   // $2 holds each line's offset (the block's lines, in order, comma-separated), computed where the lines were found.
   const insertSql = `INSERT INTO events (${columnList})
 WITH split AS (
-  SELECT unnest(string_split($1::VARCHAR, chr(10))) AS line, unnest(string_split($2::VARCHAR, ','))::BIGINT AS o
+  SELECT unnest(string_split(decode($1::BLOB), chr(10))) AS line, unnest(string_split($2::VARCHAR, ','))::BIGINT AS o
 ), parsed AS (
   SELECT o, line, CASE WHEN starts_with(line, '{') AND strlen(line) <= ${lineCap} THEN TRY(json_transform(line, ${lit(topStructure)})) END AS s
   FROM split WHERE line <> '' AND line <> chr(13)

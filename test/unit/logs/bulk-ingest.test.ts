@@ -18,9 +18,9 @@ import { schemaMappingSchema } from '../../../src/config/schema.js';
 let dir: string;
 const indexes: LogIndex[] = [];
 
-async function openIndex(repo: string, bulk: boolean, lineBytes = 4096): Promise<LogIndex> {
+async function openIndex(repo: string, bulk: boolean, lineBytes = 4096, bulkCommitBytes?: number): Promise<LogIndex> {
   const config = await loadConfig({ cwd: repo, env: {}, flags: { repo } });
-  const index = await LogIndex.open({ repo, logs: config.logs, stateDirPath: config.stateDirPath, schema: config.schema, limits: { ...config.limits, lineBytes }, logger: silentLogger, bulk });
+  const index = await LogIndex.open({ repo, logs: config.logs, stateDirPath: config.stateDirPath, schema: config.schema, limits: { ...config.limits, lineBytes }, logger: silentLogger, bulk, bulkCommitBytes });
   indexes.push(index);
   return index;
 }
@@ -198,6 +198,58 @@ describe('bulk ingest through DuckDB', () => {
     expect(health(bulk)).toEqual(health(parser));
     expect(bulk.freshness().events).toBe(parser.freshness().events);
   }, 120_000);
+
+  it('keeps what a bulk load committed before a failure and reads only the rest line by line', async () => {
+    const good = logText(19_000);
+    const text = `${good}${good.replace(/2026-03-13/g, "2026-03-15")}`; // ~20 MB: three blocks or more
+    const [bulkRepo, parserRepo] = await twoRepos(text);
+    const bulk = await openIndex(bulkRepo, true, 4096, 1); // a commit after every block
+    const parser = await openIndex(parserRepo, false);
+    const push = BulkLoader.prototype.push;
+    let calls = 0;
+    const spy = vi.spyOn(BulkLoader.prototype, 'push').mockImplementation(function (this: BulkLoader, ...args: Parameters<BulkLoader['push']>) {
+      return ++calls === 3 ? Promise.reject(new Error('out of memory')) : push.apply(this, args);
+    });
+    try {
+      const stats = await bulk.refresh();
+      expect(calls).toBe(3);
+      expect(stats.bulk_events).toBeGreaterThan(0); // the first blocks were committed, and stay
+      expect(stats.bulk_events).toBeLessThan(stats.new_events);
+      expect(stats.new_events).toBe((await parser.refresh()).new_events);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await rows(bulk)).toEqual(await rows(parser));
+    const health = (index: LogIndex) => index.health().map(({ stream_id: _, ...h }) => h);
+    expect(health(bulk)).toEqual(health(parser));
+    expect(bulk.freshness()).toMatchObject({ events: parser.freshness().events, newest_event: parser.freshness().newest_event });
+  }, 180_000);
+
+  it('after a process died mid-load, reads again what it had committed but not recorded: nothing twice', async () => {
+    const good = logText(19_000);
+    const text = `${good}${good.replace(/2026-03-13/g, '2026-03-15')}`; // ~20 MB: several blocks
+    const [bulkRepo, parserRepo] = await twoRepos(text);
+    const { execa } = await import('execa');
+    const child = await execa(process.execPath, [path.resolve('test/helpers/interrupt-index.mjs'), bulkRepo, '4096'], { reject: false, timeout: 120_000 });
+    expect(child.signal).toBe('SIGKILL'); // killed after two commits, before the end
+    // The dead process left rows in the index file and no record of where it stopped.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const file = path.join(bulkRepo, '.selfscope', 'index.duckdb');
+    const raw = await DuckDBInstance.create(file);
+    const conn = await raw.connect();
+    const left = Number((await conn.runAndReadAll('SELECT count(*) FROM events')).getRowsJS()[0]![0]);
+    const saved = Number((await conn.runAndReadAll('SELECT count(*) FROM streams')).getRowsJS()[0]![0]);
+    conn.closeSync();
+    raw.closeSync();
+    expect(left).toBeGreaterThan(0);
+    expect(saved).toBe(0);
+    const bulk = await openIndex(bulkRepo, true);
+    const parser = await openIndex(parserRepo, false);
+    await bulk.refresh();
+    await parser.refresh();
+    expect(await rows(bulk)).toEqual(await rows(parser));
+    expect(bulk.freshness().events).toBe(parser.freshness().events);
+  }, 180_000);
 
   it('is not used for a mapping whose paths it cannot express; the parser reads those logs', () => {
     const schema = schemaMappingSchema.parse({});
