@@ -2,6 +2,7 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import {
   ErrorCode,
+  ListToolsRequestSchema,
   McpError,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -16,16 +17,17 @@ import { ALL_PROMPTS } from '../prompts/index.js';
 import type { AnyPromptDefinition } from '../prompts/define-prompt.js';
 import { ALL_RESOURCES } from '../resources/index.js';
 import { isTemplateResource, type ResourceDefinition } from '../resources/define-resource.js';
-import type { AnyToolDefinition, ToolContext } from '../tools/define-tool.js';
-import { ALL_TOOLS } from '../tools/index.js';
+import type { ToolContext } from '../tools/define-tool.js';
 import { SERVER_NAME } from '../version.js';
 import type { AppContext } from './app-context.js';
 import { egressPrompt, egressResourceContents, errorToMessage, errorToToolResult, toolCallResult } from './boundary.js';
+import { deferredToolSchemas } from './deferred-schemas.js';
 import { ensureAppStateDir } from './engines.js';
 import { missingTools, planRegistration, sessionRuntime, withMissingToolsNote, type SessionChoices } from './filters.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
 import { registerTaskTool, ToolTaskStore } from './tool-tasks.js';
 import { checkResourceUri, checkTemplateValue } from './resource-uri.js';
+import { TOOL_CATALOG, type ToolEntry } from './tool-catalog.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -38,7 +40,8 @@ export { selectTools } from './filters.js';
  */
 export function createServer(root: AppContext, session?: SessionChoices): McpServer {
   const app = session ? root.forSession(sessionRuntime(root.runtime, session)) : root;
-  const plan = planRegistration(app.runtime, { tools: ALL_TOOLS, prompts: ALL_PROMPTS, resources: ALL_RESOURCES });
+  const plan = planRegistration(app.runtime, { tools: TOOL_CATALOG, prompts: ALL_PROMPTS, resources: ALL_RESOURCES });
+  const tools = TOOL_CATALOG.filter((tool) => plan.toolNames.has(tool.name));
   // Long-running tools (full checks) are offered as MCP tasks to the clients that support them.
   const taskStore = new ToolTaskStore();
   const server = new McpServer(
@@ -58,7 +61,10 @@ export function createServer(root: AppContext, session?: SessionChoices): McpSer
   };
   const unsubscribeLogs = 'subscribe' in app.logger ? (app.logger as { subscribe(sink: Logger['log']): () => void }).subscribe(sessionLogger.log) : () => {};
 
-  for (const tool of plan.tools) registerTool(server, app, tool, taskStore);
+  for (const tool of tools) registerTool(server, app, tool, taskStore);
+  // The SDK's answer for these tools, made by the build (tool-listing.ts): listing them neither
+  // loads their definitions nor converts their schemas.
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map((tool) => tool.listed) }));
   for (const resource of plan.resources) registerResource(server, app, resource);
   for (const prompt of plan.prompts) registerPrompt(server, app, prompt, missingTools(prompt, plan.toolNames));
   const stopSubscriptions = registerSubscriptions(server, app, plan.resources);
@@ -100,25 +106,29 @@ function toolContext(server: McpServer, app: AppContext, extra: Extra): ToolCont
   };
 }
 
-function registerTool(server: McpServer, app: AppContext, tool: AnyToolDefinition, taskStore: ToolTaskStore): void {
+function registerTool(server: McpServer, app: AppContext, tool: ToolEntry, taskStore: ToolTaskStore): void {
+  const schemas = deferredToolSchemas(tool);
   const config = {
-    title: tool.title,
-    description: tool.description,
-    inputSchema: tool.inputSchema,
-    outputSchema: tool.outputSchema,
-    annotations: { title: tool.title, ...tool.annotations },
+    title: tool.listed.title ?? tool.name,
+    description: tool.listed.description ?? '',
+    // Schemas where TaskToolConfig says raw shapes (the SDK takes either). They validate calls
+    // only: tools/list is answered from the catalog.
+    inputSchema: schemas.input as never,
+    outputSchema: schemas.output as never,
+    annotations: tool.listed.annotations ?? {},
   };
   const call = async (input: unknown, extra: Extra): Promise<CallToolResult> => {
     const started = Date.now();
     const trace = (data: string) => void server.sendLoggingMessage({ level: 'debug', logger: SERVER_NAME, data }, extra.sessionId).catch(() => {});
     trace(`${tool.name} started`);
     try {
+      const definition = await tool.load();
       // Created at the first call, not at start-up: a tool may write there.
       await ensureAppStateDir(app);
-      const result = await tool.handler(input as Record<string, unknown>, toolContext(server, app, extra));
+      const result = await definition.handler(input as Record<string, unknown>, toolContext(server, app, extra));
       trace(`${tool.name} finished in ${Date.now() - started} ms`);
       // Every result leaves through the egress gate (boundary.ts): sanitised, delimited, bounded.
-      return toolCallResult(tool, result, app.config.limits, app.logger);
+      return toolCallResult(definition, result, app.config.limits, app.logger);
     } catch (error) {
       trace(`${tool.name} failed after ${Date.now() - started} ms`);
       return errorToToolResult(error, tool.name, app.logger);

@@ -4,8 +4,8 @@ import { ConfigurationError, UserInputError } from '../core/errors.js';
 import type { RenderedText } from '../core/text/delimit.js';
 import type { AnyPromptDefinition, PromptMessage } from '../prompts/define-prompt.js';
 import type { ResourceDefinition } from '../resources/define-resource.js';
-import { TOOLSETS, type AnyToolDefinition, type Toolset } from '../tools/define-tool.js';
-import { ALL_TOOLS } from '../tools/index.js';
+import { TOOLSETS, type Toolset, type ToolSummary } from '../tools/define-tool.js';
+import { TOOL_CATALOG } from './tool-catalog.js';
 import type { RegistrationChoices, RuntimeOptions } from './app-context.js';
 
 /**
@@ -22,7 +22,7 @@ import type { RegistrationChoices, RuntimeOptions } from './app-context.js';
  */
 
 /** A tool passes when it is not denied, fits read-only mode, and is core or selected by both lists. */
-export function selectTools(tools: readonly AnyToolDefinition[], choices: RegistrationChoices): AnyToolDefinition[] {
+export function selectTools(tools: readonly ToolSummary[], choices: RegistrationChoices): ToolSummary[] {
   const denied = new Set(choices.denyTools ?? []);
   return tools.filter(
     (tool) =>
@@ -39,19 +39,19 @@ export function selectPrompts(prompts: readonly AnyPromptDefinition[], registere
 }
 
 /** A resource that serves a toolset is registered only when at least one tool of that toolset is. */
-export function selectResources(resources: readonly ResourceDefinition[], registered: readonly AnyToolDefinition[]): ResourceDefinition[] {
+export function selectResources(resources: readonly ResourceDefinition[], registered: readonly ToolSummary[]): ResourceDefinition[] {
   const on = new Set(registered.map((tool) => tool.toolset));
   return resources.filter((resource) => resource.toolset === undefined || on.has(resource.toolset));
 }
 
 export interface Catalog {
-  tools: readonly AnyToolDefinition[];
+  tools: readonly ToolSummary[];
   prompts: readonly AnyPromptDefinition[];
   resources: readonly ResourceDefinition[];
 }
 
 export interface RegistrationPlan {
-  tools: AnyToolDefinition[];
+  tools: ToolSummary[];
   prompts: AnyPromptDefinition[];
   resources: ResourceDefinition[];
   /** Names of the tools registered. */
@@ -117,7 +117,7 @@ function quoted(names: readonly string[]): string {
  * toolset or a tool is a configuration error that lists the valid names: a typo in a deny
  * list must never leave the tool it meant registered.
  */
-export function choicesFromConfig(config: Pick<ResolvedConfig, 'server' | 'sources' | 'configFile'>, tools: readonly AnyToolDefinition[] = ALL_TOOLS): RegistrationChoices {
+export function choicesFromConfig(config: Pick<ResolvedConfig, 'server' | 'sources' | 'configFile'>, tools: readonly ToolSummary[] = TOOL_CATALOG): RegistrationChoices {
   const { server } = config;
   const toolNames = tools.map((t) => t.name);
   const problems: string[] = [];
@@ -185,7 +185,7 @@ function headerList(name: string, raw: string, valid: readonly string[], what: s
  * The choices an initialize request's headers ask for, or undefined when it sends none.
  * Throws ChoiceHeaderError, naming what is accepted, for a value that is not understood.
  */
-export function sessionChoicesFromHeaders(headers: IncomingHttpHeaders, tools: readonly AnyToolDefinition[] = ALL_TOOLS): SessionChoices | undefined {
+export function sessionChoicesFromHeaders(headers: IncomingHttpHeaders, tools: readonly ToolSummary[] = TOOL_CATALOG): SessionChoices | undefined {
   const request: Partial<RegistrationChoices> = {};
   const used: string[] = [];
   const readOnly = headerValue(headers, CHOICE_HEADERS.readOnly);

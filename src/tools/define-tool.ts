@@ -78,6 +78,12 @@ export interface ToolSpec<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Z
   longRunning?: boolean;
 }
 
+/**
+ * What registration is decided on (src/server/filters.ts). The server knows it at start-up
+ * without loading the tool's definition (src/server/tool-catalog.ts).
+ */
+export type ToolSummary = Pick<ToolSpec, 'name' | 'toolset' | 'annotations'>;
+
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> extends ToolSpec<I, O> {
   handler: ToolHandler<I, O>;
 }

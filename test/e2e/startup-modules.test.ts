@@ -8,9 +8,12 @@ import { CLI, PACKAGE_ROOT } from '../helpers/mcp-client.js';
 import { createTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
 // What a client waits for at every start: the lists. They must not load the work behind the
-// tools, resources and prompts (their handler modules, execa, DuckDB), which loads at first use.
+// tools, resources and prompts (their handler modules, execa, DuckDB), which loads at first use,
+// nor the tools' definitions (their zod schemas): tools/list comes from dist/server/tools-list.json.
 const REGISTER = path.join(PACKAGE_ROOT, 'test', 'helpers', 'module-log', 'register.mjs');
 const HANDLER = /\/dist\/(tools|resources|prompts)\/handlers\/([\w-]+)\.js$/;
+const DEFINITION = /\/dist\/tools\/(?!define-tool\.js$|_modules\.js$)([\w-]+)\.js$/;
+const STALE_LIST = 'a tool definition loaded before any call: dist/server/tools-list.json is missing or stale (npm run build writes it)';
 
 describe('selfscope serve loads the work of a tool at its first call', () => {
   let repo: TempRepo;
@@ -44,8 +47,9 @@ describe('selfscope serve loads the work of a tool at its first call', () => {
     await client.listResources();
     await client.listResourceTemplates();
     const urls = await loaded();
-    // The observation works: the tool definitions themselves were loaded.
-    expect(urls.some((u) => u.endsWith('/dist/tools/git-status.js'))).toBe(true);
+    // The observation works: the server's own modules were loaded.
+    expect(urls.some((u) => u.endsWith('/dist/server/create-server.js'))).toBe(true);
+    expect(urls.filter((u) => DEFINITION.test(u)), STALE_LIST).toEqual([]);
     expect(urls.filter((u) => HANDLER.test(u))).toEqual([]);
     expect(urls.filter((u) => /\/node_modules\/(execa|@duckdb)\//.test(u))).toEqual([]);
     await expect(fs.stat(path.join(repo.dir, '.selfscope'))).rejects.toThrow();
@@ -57,6 +61,8 @@ describe('selfscope serve loads the work of a tool at its first call', () => {
     // Helpers that handlers share are named with a leading underscore.
     const handlers = (await loaded()).map((u) => HANDLER.exec(u)).filter((m) => m !== null && !m[2]!.startsWith('_')).map((m) => `${m![1]}/${m![2]}`);
     expect(handlers).toEqual(['tools/git-status']);
+    const definitions = (await loaded()).map((u) => DEFINITION.exec(u)?.[1]).filter((name) => name !== undefined && !name.startsWith('_'));
+    expect(definitions).toEqual(['git-status']);
     expect((await fs.stat(path.join(repo.dir, '.selfscope'))).isDirectory()).toBe(true);
     expect(await fs.readFile(path.join(repo.dir, '.git', 'info', 'exclude'), 'utf8')).toContain('/.selfscope/');
   }, 60_000);

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { UserInputError } from '../../core/errors.js';
 import type { RuntimeOptions } from '../../server/app-context.js';
 import { TOOLSETS } from '../../tools/define-tool.js';
-import { ALL_TOOLS } from '../../tools/index.js';
+import { TOOL_NAMES } from '../../server/tool-catalog.js';
 import { createServeApp, type GlobalOptions } from '../context.js';
 
 /** A comma-separated list of names from `valid` (a usage error names the valid ones). */
@@ -16,8 +16,6 @@ function nameList(valid: readonly string[], what: string): (value: string) => st
     return names;
   };
 }
-
-const TOOL_NAMES = ALL_TOOLS.map((t) => t.name);
 
 /** What every session registers at most (X-Selfscope-* headers narrow it per session). */
 function registrationLine(runtime: RuntimeOptions): string {
