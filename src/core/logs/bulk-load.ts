@@ -1,4 +1,4 @@
-import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { duckDB } from '../state/duckdb.js';
 import type { SqlIngest } from './sql-ingest.js';
 
@@ -25,6 +25,8 @@ export interface BlockSink {
 
 interface Lane {
   conn: DuckDBConnection;
+  /** The statement, planned once: planning it for every block cost more than a small block's parse. */
+  insert: DuckDBPreparedStatement | null;
   appender: DuckDBAppender | null;
   open: boolean;
 }
@@ -49,7 +51,7 @@ export class BulkLoader {
     private readonly file: string,
     private readonly sink: BlockSink,
   ) {
-    this.lanes = connections.map((conn) => ({ conn, appender: null, open: false }));
+    this.lanes = connections.map((conn) => ({ conn, insert: null, appender: null, open: false }));
   }
 
   /** Starts loading `bytes` (whole lines, each ending in a newline; valid UTF-8 without NUL), which start at `start` in the file. */
@@ -70,7 +72,9 @@ export class BulkLoader {
     }
     // Bound as bytes: DuckDB copies them once, where a string would be decoded here and encoded again there.
     const lines = duckDB().blobValueFromBytes(bytes.subarray(0, bytes.length - 1));
-    const result = lane.conn.runAndReadAll(this.ingest.insertSql, [lines, places.join(','), this.idPrefix, this.file]);
+    lane.insert ??= await lane.conn.prepare(this.ingest.insertSql);
+    lane.insert.bind([lines, places.join(','), this.idPrefix, this.file]);
+    const result = lane.insert.runAndReadAll();
     result.catch(() => {}); // awaited, in order, by finishOldest
     this.queue.push({ lane, bytes, start, offsets, result });
   }
@@ -88,9 +92,18 @@ export class BulkLoader {
     }
   }
 
-  /** Rolls every lane back: nothing of this load stays in the index. */
+  /** Frees the statements once the load is committed or aborted. */
+  close(): void {
+    for (const lane of this.lanes) {
+      lane.insert?.destroySync();
+      lane.insert = null;
+    }
+  }
+
+  /** Rolls every lane back to its last commit, and closes. */
   async abort(): Promise<void> {
     await Promise.allSettled(this.queue.splice(0).map((item) => item.result));
+    this.close();
     for (const lane of this.lanes) {
       try {
         lane.appender?.closeSync();

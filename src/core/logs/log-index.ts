@@ -44,7 +44,10 @@ export type { RefreshProgress, RefreshProgressListener } from './refresh-progres
  */
 
 export const INDEX_VERSION = 2;
-const READ_CHUNK = 8 * 1024 * 1024;
+// What one read takes from a file, and so a bulk block's size: DuckDB's working memory for a
+// block is many times its size (two in flight), and statements are prepared once, so small
+// blocks cost no more CPU (8 MB blocks peaked ~100 MB higher at 5M events).
+export const READ_CHUNK = 2 * 1024 * 1024;
 const HEAD_MAX = 4096;
 const MAX_BAD_OFFSETS = 5;
 // How long a copy of a live file waits for the original's truncation before it is read as a file of its own.
@@ -738,6 +741,7 @@ export class LogIndex implements LogQueryable {
       }
       if (bulk) {
         await bulk.commit();
+        bulk.close();
         await this.readNewestTs();
       }
     } catch (error) {
