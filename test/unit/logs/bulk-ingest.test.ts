@@ -112,6 +112,28 @@ async function twoRepos(text: string | Buffer): Promise<[string, string]> {
   return repos;
 }
 
+/** Refreshes `bulk` with the `failAt`-th block handed to DuckDB failing; returns the stats and how many blocks were handed over. */
+async function refreshFailingAt(bulk: LogIndex, failAt: number) {
+  const push = BulkLoader.prototype.push;
+  let calls = 0;
+  const spy = vi.spyOn(BulkLoader.prototype, 'push').mockImplementation(function (this: BulkLoader, ...args: Parameters<BulkLoader['push']>) {
+    return ++calls === failAt ? Promise.reject(new Error('out of memory')) : push.apply(this, args);
+  });
+  try {
+    return { stats: await bulk.refresh(), calls };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** The same rows, health and freshness in both indexes. */
+async function expectSameIndex(bulk: LogIndex, parser: LogIndex): Promise<void> {
+  expect(await rows(bulk)).toEqual(await rows(parser));
+  const health = (index: LogIndex) => index.health().map(({ stream_id: _, ...h }) => h);
+  expect(health(bulk)).toEqual(health(parser));
+  expect(bulk.freshness()).toMatchObject({ events: parser.freshness().events, newest_event: parser.freshness().newest_event });
+}
+
 describe('bulk ingest through DuckDB', () => {
   it('gives the index the parser gives, row for row, over blocks and hostile lines', async () => {
     const text = logText(19_000); // ~10 MB: several blocks, on both lanes
@@ -180,23 +202,11 @@ describe('bulk ingest through DuckDB', () => {
     const [bulkRepo, parserRepo] = await twoRepos(text);
     const bulk = await openIndex(bulkRepo, true);
     const parser = await openIndex(parserRepo, false);
-    const push = BulkLoader.prototype.push;
-    let calls = 0;
-    const spy = vi.spyOn(BulkLoader.prototype, 'push').mockImplementation(function (this: BulkLoader, ...args: Parameters<BulkLoader['push']>) {
-      return ++calls === 2 ? Promise.reject(new Error('out of memory')) : push.apply(this, args);
-    });
-    try {
-      const stats = await bulk.refresh();
-      expect(calls).toBe(2); // after the failure, this process reads line by line
-      expect(stats.bulk_events).toBe(0); // what DuckDB had loaded was rolled back
-      expect(stats.new_events).toBe((await parser.refresh()).new_events);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(await rows(bulk)).toEqual(await rows(parser));
-    const health = (index: LogIndex) => index.health().map(({ stream_id: _, ...h }) => h);
-    expect(health(bulk)).toEqual(health(parser));
-    expect(bulk.freshness().events).toBe(parser.freshness().events);
+    const { stats, calls } = await refreshFailingAt(bulk, 2);
+    expect(calls).toBe(2); // after the failure, this process reads line by line
+    expect(stats.bulk_events).toBe(0); // what DuckDB had loaded was rolled back
+    expect(stats.new_events).toBe((await parser.refresh()).new_events);
+    await expectSameIndex(bulk, parser);
   }, 120_000);
 
   it('keeps what a bulk load committed before a failure and reads only the rest line by line', async () => {
@@ -205,25 +215,13 @@ describe('bulk ingest through DuckDB', () => {
     const [bulkRepo, parserRepo] = await twoRepos(text);
     const bulk = await openIndex(bulkRepo, true, 4096, 1); // a commit after every block
     const parser = await openIndex(parserRepo, false);
-    const push = BulkLoader.prototype.push;
-    let calls = 0;
-    const spy = vi.spyOn(BulkLoader.prototype, 'push').mockImplementation(function (this: BulkLoader, ...args: Parameters<BulkLoader['push']>) {
-      return ++calls === 3 ? Promise.reject(new Error('out of memory')) : push.apply(this, args);
-    });
-    try {
-      const stats = await bulk.refresh();
-      expect(calls).toBe(3);
-      expect(stats.bulk_events).toBeGreaterThan(0); // the first blocks were committed, and stay
-      expect(stats.bulk_events).toBeLessThan(stats.new_events);
-      expect(stats.new_events).toBe((await parser.refresh()).new_events);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(await rows(bulk)).toEqual(await rows(parser));
-    const health = (index: LogIndex) => index.health().map(({ stream_id: _, ...h }) => h);
-    expect(health(bulk)).toEqual(health(parser));
-    expect(bulk.freshness()).toMatchObject({ events: parser.freshness().events, newest_event: parser.freshness().newest_event });
-  }, 180_000);
+    const { stats, calls } = await refreshFailingAt(bulk, 3);
+    expect(calls).toBe(3);
+    expect(stats.bulk_events).toBeGreaterThan(0); // the first blocks were committed, and stay
+    expect(stats.bulk_events).toBeLessThan(stats.new_events);
+    expect(stats.new_events).toBe((await parser.refresh()).new_events);
+    await expectSameIndex(bulk, parser);
+  }, 120_000);
 
   it('after a process died mid-load, reads again what it had committed but not recorded: nothing twice', async () => {
     const text = logText(19_000);
@@ -247,9 +245,8 @@ describe('bulk ingest through DuckDB', () => {
     const parser = await openIndex(parserRepo, false);
     await bulk.refresh();
     await parser.refresh();
-    expect(await rows(bulk)).toEqual(await rows(parser));
-    expect(bulk.freshness().events).toBe(parser.freshness().events);
-  }, 180_000);
+    await expectSameIndex(bulk, parser);
+  }, 120_000);
 
   it('is not used for a mapping whose paths it cannot express; the parser reads those logs', () => {
     const schema = schemaMappingSchema.parse({});
