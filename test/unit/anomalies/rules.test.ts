@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { configFileSchema } from '../../../src/config/schema.js';
 import { DetectCache } from '../../../src/core/anomalies/cache.js';
-import { detectAnomalies, type Rule } from '../../../src/core/anomalies/detect.js';
+import { detectAnomalies, detectSignals, resolveTimes, type Rule } from '../../../src/core/anomalies/detect.js';
+import { frameOf, operationBaseline, SAMPLE_MIN } from '../../../src/core/anomalies/rules/common.js';
 import { getAnomaly, listAnomalies, recordPastAnomalies, updateAnomalyState } from '../../../src/core/anomalies/state.js';
 import { verifyFix } from '../../../src/core/anomalies/verify-fix.js';
 import { fingerprint } from '../../../src/core/logs/fingerprint.js';
@@ -271,6 +272,72 @@ describe('the cache kept between evaluations', () => {
       if (offset === 0) expect(cached.length).toBeGreaterThan(0);
     }
   });
+});
+
+describe('an evaluation without a cache', () => {
+  it('reads the same baselines, every rule firing, as the hourly aggregates the cache keeps', async () => {
+    const DAY = 86_400_000;
+    const from = AT - 3 * DAY;
+    const shard = (ts: number, i: number): LineOptions => ({ ts: new Date(ts), kind: 'bot_error', event: `gateway_shard_error: shard=${i % 8} Connection reset by peer`, agent: 'bot' });
+    const lines = [
+      // Failures all along, across the baseline's first hours, then a burst.
+      ...calls('music_queue_add', from, AT + 30 * MIN, 4 * MIN, (i, t) => (t >= AT - 20 * MIN ? i % 5 < 2 : i % 37 === 7)),
+      ...calls('music_queue_add', AT - 20 * MIN, AT + 30 * MIN, 20_000, (i) => i % 5 < 2),
+      // Latency: its baseline spread over three days, then 2.5× for 40 minutes.
+      ...calls('web_search', from, AT + 30 * MIN, 6 * MIN, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: 400 + ((i * 7) % 23) * 10 } })),
+      ...calls('web_search', AT - 40 * MIN, AT + 30 * MIN, 20_000, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: Math.round((400 + ((i * 7) % 23) * 10) * 2.5) } })),
+      // Spend every 10 minutes, then ten times as much for the last hour.
+      ...calls('x', from, AT + 30 * MIN, 10 * MIN, () => false, () => ({ kind: 'llm_call', event: 'claude:sonnet', agent: 'automation', usd_cost: 0.05 })),
+      ...calls('x', AT - 60 * MIN, AT + 30 * MIN, MIN, () => false, () => ({ kind: 'llm_call', event: 'claude:sonnet', agent: 'automation', usd_cost: 0.05 })),
+      // A chronic error once an hour, then a burst; and an error never seen before.
+      ...Array.from({ length: 70 }, (_, h) => shard(from + h * 3_600_000 + 1000, h)),
+      ...Array.from({ length: 14 }, (_, i) => shard(AT - 8 * MIN + i * 40_000, i)),
+      ...Array.from({ length: 10 }, (_, i): LineOptions => ({ ts: new Date(AT - 40 * MIN + i * 4 * MIN), kind: 'tts_error', event: 'tts_error: voice model "nova-9" not found', agent: 'voice' })),
+    ];
+    const { index } = await indexOf(lines);
+    const cache = new DetectCache();
+    const sorted = (signals: Awaited<ReturnType<typeof detectSignals>>) => [...signals].sort((a, b) => a.id.localeCompare(b.id));
+    // Around hour boundaries: where the baseline's first hours are cut changes with them.
+    for (const offset of [-37, -1, 0, 13, 29]) {
+      const options = { at: new Date(AT + offset * MIN), thresholds, baseline: '2d' };
+      const fresh = sorted(await detectSignals(index, options));
+      expect(fresh).toEqual(sorted(await detectSignals(index, { ...options, cache })));
+      if (offset === 0) expect(new Set(fresh.map((s) => s.rule))).toEqual(new Set(['error_rate', 'repeated_error', 'latency_regression', 'new_error', 'cost_spike']));
+    }
+  });
+});
+
+describe('the latency baseline of a busy operation', () => {
+  it('reads its quantiles from a sample that stands for the whole baseline, and still judges by them', async () => {
+    // 82,000 calls over two days (72,000 in the baseline: more than SAMPLE_EVERY × SAMPLE_MIN), latencies 300-1299 ms, then 2.5× for 10 minutes.
+    const ms = (i: number) => 300 + ((i * 7919) % 1000);
+    const lines = [
+      ...calls('web_search', AT - 2 * 86_400_000, AT - 10 * MIN, 2_100, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: ms(i) } })),
+      ...calls('web_search', AT - 10 * MIN, AT, 20_000, () => false, (i) => ({ metadata: { toolName: 'web_search', runtimeMs: Math.round(ms(i) * 2.5) } })),
+    ];
+    const { index } = await indexOf(lines);
+    const options = { at: new Date(AT), thresholds, baseline: '2d' };
+    const times = resolveTimes(options);
+    const ctx = { logs: index, at: options.at, ...times, thresholds, memo: new Map(), matches: () => true };
+    const frame = frameOf(ctx);
+    const [row] = (await operationBaseline(ctx)).filter((r) => r['operation'] === 'tool:web_search');
+    expect(Number(row!['ns'])).toBeGreaterThanOrEqual(SAMPLE_MIN);
+    const [p50, p95, p99] = Array.from(row!['q'] as ArrayLike<unknown>, Number);
+    const [share] = await index.all<{ n: number; a50: number; a95: number; a99: number }>(
+      'SELECT count(*) AS n, count(*) FILTER (WHERE latency_ms > ?) AS a50, count(*) FILTER (WHERE latency_ms > ?) AS a95, count(*) FILTER (WHERE latency_ms > ?) AS a99 FROM logs WHERE ts >= ?::TIMESTAMP AND ts < ?::TIMESTAMP AND latency_ms IS NOT NULL AND operation = ?',
+      [p50, p95, p99, new Date(frame.from), new Date(frame.recentStart), 'tool:web_search'],
+    );
+    // The share of the whole baseline above each sample quantile: within two standard errors of a sample of SAMPLE_MIN.
+    expect(Number(share!.n)).toBe(Number(row!['nl']));
+    expect(Number(share!.a50) / Number(share!.n)).toBeGreaterThan(0.5 - 0.011);
+    expect(Number(share!.a50) / Number(share!.n)).toBeLessThan(0.5 + 0.011);
+    expect(Number(share!.a95) / Number(share!.n)).toBeGreaterThan(0.05 - 0.0048);
+    expect(Number(share!.a95) / Number(share!.n)).toBeLessThan(0.05 + 0.0048);
+    expect(Number(share!.a99) / Number(share!.n)).toBeGreaterThan(0.01 - 0.0022);
+    expect(Number(share!.a99) / Number(share!.n)).toBeLessThan(0.01 + 0.0022);
+    const found = await detectSignals(index, { ...options, rules: ['latency_regression'] });
+    expect(found.map((s) => [s.rule, s.expected['p95_ms'], s.expected['baseline_samples']])).toEqual([['latency_regression', Math.round(p95!), Number(row!['nl'])]]);
+  }, 120_000);
 });
 
 describe('the minutes kept between evaluations', () => {

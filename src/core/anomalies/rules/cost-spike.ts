@@ -1,10 +1,11 @@
 import { humanDuration } from '../../text/durations.js';
 import { changePoint, durationScore, normalTail, severityOf } from '../stats.js';
-import { anomalyId, bucketRows, frameOf, HOUR, iso, MINUTE, MINUTE_BUCKET, round, str } from './common.js';
+import { anomalyId, bucketRows, frameOf, HOUR, iso, MINUTE, MINUTE_BUCKET, packedAll, round, str, type Shape } from './common.js';
 import type { RuleDefinition, Signal } from './types.js';
 
 const DAY = 24 * HOUR;
 const COST_SQL = `SELECT agent, {B} AS b, sum(usd_cost) AS c FROM logs WHERE ts >= $lo AND ts < $hi AND usd_cost > 0 GROUP BY ALL`;
+const COST_SHAPE: Shape = { keys: ['agent'], values: ['b', 'c'] };
 
 /**
  * cost_spike: an agent spending more than it does at this time of day. The baseline is
@@ -26,7 +27,7 @@ const rule: RuleDefinition = {
     const nowMinute = Math.floor(at / MINUTE) * MINUTE;
     // Kept between evaluations: every minute of the baseline days. Read once: only the same
     // minutes of each day, a lookback's worth per day.
-    const rows = ctx.cache ? await bucketRows(ctx, frame, 'cost', COST_SQL, false) : await sameMinutes(ctx, nowMinute, days, L);
+    const rows = ctx.cache ? await bucketRows(ctx, frame, 'cost', COST_SQL, COST_SHAPE, false) : await sameMinutes(ctx, nowMinute, days, L);
     const present = new Set<number>();
     const byAgent = new Map<string, { agent: string | null; c: Float64Array[] }>();
     for (const r of rows) {
@@ -95,10 +96,14 @@ const rule: RuleDefinition = {
 };
 export default rule;
 
+/**
+ * The same L minutes of each day, [now - d days - (L - 1) min, now - d days + 1 min) for d in
+ * 0..days (the last ending at `at`): one scan from the first, keeping the time of day that
+ * falls in them. (One range scan per day reads each range's whole row groups: over a few
+ * hours each, more than the week.)
+ */
 function sameMinutes(ctx: Parameters<RuleDefinition['evaluate']>[0], nowMinute: number, days: number, L: number): Promise<Array<Record<string, unknown>>> {
-  const ranges: Date[] = [];
-  for (let d = 0; d <= days; d++) ranges.push(new Date(nowMinute - d * DAY - (L - 1) * MINUTE), new Date(Math.min(nowMinute - d * DAY + MINUTE, ctx.at.getTime())));
-  // One range per day, each its own scan: a disjunction of ranges would read every day between.
-  const one = `SELECT agent, ${MINUTE_BUCKET} AS b, sum(usd_cost) AS c FROM logs WHERE ts >= ?::TIMESTAMP AND ts < ?::TIMESTAMP AND usd_cost > 0 GROUP BY ALL`;
-  return ctx.logs.all(Array.from({ length: days + 1 }, () => one).join(' UNION ALL '), ranges);
+  const lo = nowMinute - days * DAY - (L - 1) * MINUTE;
+  const inDay = `(epoch_us(ts) - ${Math.trunc(lo) * 1000}) % ${DAY * 1000} < ${L * MINUTE * 1000}`;
+  return packedAll(ctx.logs, `SELECT agent, ${MINUTE_BUCKET} AS b, sum(usd_cost) AS c FROM logs WHERE ts >= ?::TIMESTAMP AND ts < ?::TIMESTAMP AND usd_cost > 0 AND ${inDay} GROUP BY ALL`, [new Date(lo), ctx.at], COST_SHAPE);
 }

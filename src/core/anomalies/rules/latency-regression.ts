@@ -1,6 +1,6 @@
 import { humanDuration } from '../../text/durations.js';
 import { binomialTail, changePoint, durationScore, severityOf } from '../stats.js';
-import { anomalyId, bind, frameOf, iso, MINUTE, OPERATION_KEY_SQL, operationFilter, operationSubject, round, seriesBy } from './common.js';
+import { anomalyId, frameOf, iso, MINUTE, operationBaseline, operationFilter, operationSubject, packedAll, round, seriesByColumns } from './common.js';
 import type { RuleDefinition, Signal } from './types.js';
 
 /**
@@ -16,7 +16,6 @@ import type { RuleDefinition, Signal } from './types.js';
  *   of a third within the hour at a few calls a minute).
  * Every test of every window counts in the Bonferroni correction.
  */
-const QUANTILES = [0.5, 0.95, 0.99] as const;
 const DRIFT_SHARE = 0.25;
 
 const rule: RuleDefinition = {
@@ -26,13 +25,9 @@ const rule: RuleDefinition = {
   async evaluate(ctx) {
     const t = ctx.thresholds.latencyRegression;
     const frame = frameOf(ctx);
-    const q = bind(
-      `SELECT ${OPERATION_KEY_SQL}, count(*) AS n, quantile_disc(latency_ms, [${QUANTILES.join(', ')}]) AS q
-       FROM logs WHERE ts >= $from AND ts < $recent AND latency_ms IS NOT NULL AND NOT duplicate GROUP BY ALL HAVING count(*) >= ${Math.floor(t.minBaselineSamples)}`,
-      { from: new Date(frame.from), recent: new Date(frame.recentStart) },
-    );
-    // The baseline moves by whole hours: read once an hour.
-    const read = () => ctx.logs.all(q.sql, q.params);
+    // The baseline moves by whole hours: read once an hour with a cache. Its quantiles come
+    // from the scan of the baseline the error rules read without a cache (see SAMPLE_MIN).
+    const read = async () => (await operationBaseline(ctx)).filter((r) => Number(r['nl']) >= t.minBaselineSamples).map((r) => ({ operation: r['operation'], n: r['nl'], q: r['q'] }));
     const stamp = `${frame.from}-${frame.recentStart}`;
     const baselineRows = ctx.cache ? await ctx.cache.once(`latency:${t.minBaselineSamples}`, stamp, read) : await read();
     const thresholds: Array<{ operation: string; subject: Record<string, string | null>; p50: number; p95: number; p99: number; n: number }> = [];
@@ -47,30 +42,26 @@ const rule: RuleDefinition = {
     const params: unknown[] = thresholds.flatMap((th) => [th.operation, th.p50, th.p95, th.p99, th.p95 * t.factor]);
     // An equality join on one key: a hash join, whatever the number of subjects.
     const query = (lo: number, hi: number) =>
-      ctx.logs.all(
+      packedAll(
+        ctx.logs,
         `WITH thr(operation, t50, t1, t99, t2) AS (VALUES ${values})
-         SELECT thr.operation, (epoch_ms(l.ts) // ${MINUTE}) * ${MINUTE} AS b, count(*) AS n, count(*) FILTER (WHERE l.latency_ms > thr.t1) AS x,
+         SELECT thr.operation, (epoch_us(l.ts) // ${MINUTE * 1000}) * ${MINUTE} AS b, count(*) AS n, count(*) FILTER (WHERE l.latency_ms > thr.t1) AS x,
            count(*) FILTER (WHERE l.latency_ms > thr.t2) AS x2, count(*) FILTER (WHERE l.latency_ms > thr.t50) AS x50, count(*) FILTER (WHERE l.latency_ms > thr.t99) AS x99
          FROM logs l JOIN thr ON thr.operation = l.operation
          WHERE l.ts >= ?::TIMESTAMP AND l.ts < ?::TIMESTAMP AND l.latency_ms IS NOT NULL AND NOT l.duplicate GROUP BY ALL`,
         [...params, new Date(lo), new Date(hi)],
+        { keys: ['operation'], values: ['b', 'n', 'x', 'x2', 'x50', 'x99'] },
       );
     // The thresholds change with the baseline, once an hour, and with the subjects asked for: so does the key of the kept minutes.
     const key = `latency:${stamp}:${t.factor}:${t.minBaselineSamples}:${thresholds.map((th) => th.operation).join('\u0001')}`;
     const rows = ctx.cache ? await ctx.cache.minutes(key, frame.recentStart, frame.at, query) : await query(frame.recentStart, frame.at);
-    const groups = seriesBy(frame, rows, operationSubject);
-    const far = seriesBy(frame, rows, operationSubject, 'x2');
-    const mid = seriesBy(frame, rows, operationSubject, 'x50');
-    const top = seriesBy(frame, rows, operationSubject, 'x99');
+    const groups = seriesByColumns(frame, rows, operationSubject, ['x', 'x2', 'x50', 'x99']);
     const at = ctx.at.getTime();
     const out: Signal[] = [];
     const tests = frame.windows.length * 3;
     for (const th of thresholds) {
       const k = JSON.stringify(th.subject);
-      const series = groups.get(k)?.series;
-      const slow = far.get(k)?.series;
-      const above50 = mid.get(k)?.series;
-      const above99 = top.get(k)?.series;
+      const [series, slow, above50, above99] = groups.get(k)?.series ?? [];
       if (!series || !slow || !above50 || !above99) continue;
       let best: { w: number; n: number; x: number; x2: number; p: number; drift: boolean; onsetOf: { x: Float64Array; share: number } } | null = null;
       for (const w of frame.windows) {

@@ -1,7 +1,7 @@
 import { sanitizeUntrusted } from '../../text/bounded.js';
 import { humanDuration } from '../../text/durations.js';
 import { changePoint, durationScore, poissonTail, severityOf } from '../stats.js';
-import { anomalyId, eventRows, rowKey, failureFrame, fingerprintFilter, frameOf, iso, MINUTE, round, Series, seriesBy, str } from './common.js';
+import { anomalyId, bucketEnd, eventRows, rowKey, failureFrame, fingerprintFilter, frameOf, iso, MINUTE, round, Series, seriesBy, str } from './common.js';
 import type { RuleDefinition, Signal } from './types.js';
 
 /**
@@ -26,7 +26,7 @@ const rule: RuleDefinition = {
     const rows = all.filter((r) => (recentCount.get(keyOf(r)) ?? 0) >= t.repeatedError.count);
     if (!rows.length) return [];
     const traffic = new Series(frame);
-    for (const r of trafficRows) traffic.add(Number(r['b']), Number(r['n']), Number(r['n']));
+    for (const r of trafficRows) traffic.add(Number(r['b']), Number(r['n']), Number(r['n']), bucketEnd(r));
     const groups = seriesBy(frame, rows, (r) => ({ kind: str(r['kind']), tool_name: str(r['tool_name']), fingerprint: str(r['fingerprint']) ?? '' }));
     const out: Signal[] = [];
     const at = ctx.at.getTime();
