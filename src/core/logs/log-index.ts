@@ -747,6 +747,8 @@ export class LogIndex implements LogQueryable {
     } catch (error) {
       if (!bulk || !restore) throw error;
       await bulk.abort();
+      // A commit that failed after some lane committed leaves rows past the restore point: they go, to be read again.
+      await this.conn.run(`DELETE FROM events WHERE starts_with(id, ?) AND "offset" >= ?`, [`${stream.id}:`, restore.stream.offset]);
       Object.assign(stream, restore.stream, { fd: stream.fd });
       this.newestTs = restore.newestTs;
       await this.readNewestTs(); // blocks committed before the restore point

@@ -223,6 +223,28 @@ describe('bulk ingest through DuckDB', () => {
     await expectSameIndex(bulk, parser);
   }, 120_000);
 
+  it('takes back what a commit wrote before it failed, and reads it again line by line', async () => {
+    const text = logText(19_000);
+    const [bulkRepo, parserRepo] = await twoRepos(text);
+    const bulk = await openIndex(bulkRepo, true, 4096, 1); // a commit after every block
+    const parser = await openIndex(parserRepo, false);
+    const commit = BulkLoader.prototype.commit;
+    let commits = 0;
+    // The third commit writes its rows, then fails (as when the second lane's COMMIT fails after the first's).
+    const spy = vi.spyOn(BulkLoader.prototype, 'commit').mockImplementation(async function (this: BulkLoader) {
+      await commit.apply(this);
+      if (++commits === 3) throw new Error('disk full');
+    });
+    try {
+      const stats = await bulk.refresh();
+      expect(commits).toBe(3); // after the failure, this process reads line by line
+      expect(stats.new_events).toBe((await parser.refresh()).new_events);
+    } finally {
+      spy.mockRestore();
+    }
+    await expectSameIndex(bulk, parser);
+  }, 120_000);
+
   it('after a process died mid-load, reads again what it had committed but not recorded: nothing twice', async () => {
     const text = logText(19_000);
     expect(Buffer.byteLength(text)).toBeGreaterThan(4 * READ_CHUNK);
