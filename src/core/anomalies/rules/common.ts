@@ -41,30 +41,32 @@ export function frameOf(ctx: RuleContext): Frame {
 export const HOUR_BUCKET = `(epoch_us(ts) // ${HOUR * 1000}) * ${HOUR}`;
 export const MINUTE_BUCKET = `(epoch_us(ts) // ${MINUTE * 1000}) * ${MINUTE}`;
 
+/** Rows read once per evaluation under `key`: the rules asking for them share one read. */
+function once(ctx: RuleContext, key: string, read: () => Promise<Array<Record<string, unknown>>>): Promise<Array<Record<string, unknown>>> {
+  let rows = ctx.memo.get(key);
+  if (!rows) ctx.memo.set(key, (rows = read()));
+  return rows;
+}
+
 /**
  * Runs an aggregate written with `{B}` (its bucket expression), `$lo` and `$hi` (its time
  * range): hour buckets over the baseline (kept in the cache between evaluations), minute
  * buckets over the lookback. Rules running the same `key` in one evaluation share the rows.
  */
 export function bucketRows(ctx: RuleContext, frame: Frame, key: string, template: string, shape: Shape, hourGrain = true): Promise<Array<Record<string, unknown>>> {
-  const memoKey = `${key}:${frame.at}`;
-  const hit = ctx.memo.get(memoKey);
-  if (hit) return hit;
-  const run = (bucket: string, lo: number, hi: number) => {
-    const q = bind(template.replaceAll('{B}', bucket), { lo: new Date(lo), hi: new Date(hi) });
-    return packedAll(ctx.logs, q.sql, q.params, shape);
-  };
-  const older = (lo: number, hi: number) => run(hourGrain ? HOUR_BUCKET : MINUTE_BUCKET, lo, hi);
-  const result = (async () => {
+  return once(ctx, `${key}:${frame.at}`, async () => {
+    const run = (bucket: string, lo: number, hi: number) => {
+      const q = bind(template.replaceAll('{B}', bucket), { lo: new Date(lo), hi: new Date(hi) });
+      return packedAll(ctx.logs, q.sql, q.params, shape);
+    };
+    const older = (lo: number, hi: number) => run(hourGrain ? HOUR_BUCKET : MINUTE_BUCKET, lo, hi);
     const minutes = (lo: number, hi: number) => run(MINUTE_BUCKET, lo, hi);
     const [past, recent] = await Promise.all([
       ctx.cache ? ctx.cache.hours(key, frame.from, frame.recentStart, older) : older(frame.from, frame.recentStart),
       ctx.cache ? ctx.cache.minutes(key, frame.recentStart, frame.at, minutes) : minutes(frame.recentStart, frame.at),
     ]);
     return [...past, ...recent];
-  })();
-  ctx.memo.set(memoKey, result);
-  return result;
+  });
 }
 
 /** An aggregate's row: its key columns (any type), then its numbers. */
@@ -280,13 +282,10 @@ export const SAMPLE_MIN = 8192;
  */
 export function operationBaseline(ctx: RuleContext): Promise<Array<Record<string, unknown>>> {
   const frame = frameOf(ctx);
-  const memoKey = `baseline:${frame.from}:${frame.recentStart}`;
-  const hit = ctx.memo.get(memoKey);
-  if (hit) return hit;
   const quantiles = `quantile_disc(latency_ms, [${LATENCY_QUANTILES.join(', ')}])`;
   const sampled = `hash(ts) % ${SAMPLE_EVERY} = 0`;
   const range = { lo: new Date(frame.from), hi: new Date(frame.recentStart) };
-  const result = (async () => {
+  return once(ctx, `baseline:${frame.from}:${frame.recentStart}`, async () => {
     const q = bind(
       `SELECT operation, count(*) AS n, count(*) FILTER (WHERE is_failure) AS x, count(latency_ms) AS nl,
          count(latency_ms) FILTER (WHERE ${sampled}) AS ns, ${quantiles} FILTER (WHERE ${sampled}) AS q
@@ -301,9 +300,7 @@ export function operationBaseline(ctx: RuleContext): Promise<Array<Record<string
     const e = bind(`SELECT operation, ${quantiles} AS q FROM logs WHERE ts >= $lo AND ts < $hi AND NOT duplicate AND latency_ms IS NOT NULL AND (${which}) GROUP BY ALL`, range);
     const byOperation = new Map((await ctx.logs.all(e.sql, [...e.params, ...named])).map((r) => [opKey(r), r['q']]));
     return rows.map((r) => (byOperation.has(opKey(r)) ? { ...r, q: byOperation.get(opKey(r)) } : r));
-  })();
-  ctx.memo.set(memoKey, result);
-  return result;
+  });
 }
 
 /**
@@ -314,12 +311,7 @@ export function operationBaseline(ctx: RuleContext): Promise<Array<Record<string
  * baseline scan's totals less the edge's. Minutes over the lookback as usual.
  */
 function operationRows(ctx: RuleContext, frame: Frame): Promise<Array<Record<string, unknown>>> {
-  const memoKey = `operations:${frame.at}`;
-  const hit = ctx.memo.get(memoKey);
-  if (hit) return hit;
-  const result = readOperationRows(ctx, frame);
-  ctx.memo.set(memoKey, result);
-  return result;
+  return once(ctx, `operations:${frame.at}`, () => readOperationRows(ctx, frame));
 }
 
 async function readOperationRows(ctx: RuleContext, frame: Frame): Promise<Array<Record<string, unknown>>> {
