@@ -4,10 +4,11 @@ import type { SqlIngest } from './sql-ingest.js';
 
 /**
  * Feeds blocks of whole lines to DuckDB's own parser (sql-ingest.ts). Each connection (a
- * lane) keeps one block in flight, so DuckDB parses the next block while this thread
- * finishes the last; blocks are finished strictly in file order, so the lines DuckDB leaves
- * to the parser (the failures among them, whose duplicate marking depends on order) reach
- * it in order.
+ * lane; the index decides how many, bulkLanes in log-index.ts) keeps one block in flight,
+ * which DuckDB parses while this thread reads the next block (and, on another lane, finishes
+ * the last); blocks are finished strictly in file order, so the lines DuckDB leaves to the
+ * parser (the failures among them, whose duplicate marking depends on order) reach it in
+ * order.
  *
  * Each lane writes in one transaction, committed by `commit()` (which the index calls every
  * few hundred MB of log and at the end), and its parser rows go through an appender on the

@@ -57,8 +57,16 @@ const COPY_WAIT_MS = 30_000;
 const OWNER_WAIT_MS = 30_000;
 // Reads at least this long go through DuckDB's parser (bulk-load.ts); shorter ones (an append) are parsed here.
 const BULK_MIN_BYTES = 1024 * 1024;
-// Blocks DuckDB parses at once, one per connection, while this thread finishes the one before.
-const BULK_CONNECTIONS = 2;
+/**
+ * Blocks DuckDB parses at once, one per connection (a lane), while this thread finishes the one
+ * before: one per two of DuckDB's threads. With 2 threads, one lane's statement already keeps
+ * ~1.2 cores busy; a second lane made a cold index of 5M events 20% faster (57 s against 71 s)
+ * for 17% more CPU (100 s against 86 s), 45 MB more peak memory and a 4% larger file, on a
+ * machine whose other core runs the bot.
+ */
+export function bulkLanes(threads: number): number {
+  return Math.max(1, Math.floor(threads / 2));
+}
 // A bulk load commits after this much of the log: rows that stay uncommitted hold memory in
 // DuckDB that grows with the load (a cold 5M-event index ended ~200 MB higher in one transaction),
 // and commits of whole row groups stay cheap (they write no rows to the write-ahead log).
@@ -779,7 +787,7 @@ export class LogIndex implements LogQueryable {
     if (this.bulkConns.length === 0) {
       const instance = this.instance;
       if (!instance || !this.sqlIngest) throw new ConfigurationError('The log index is closed.');
-      for (let i = 0; i < BULK_CONNECTIONS; i++) {
+      for (let i = 0; i < bulkLanes(this.options.limits.threads); i++) {
         const conn = await instance.connect();
         this.bulkConns.push(conn);
       }

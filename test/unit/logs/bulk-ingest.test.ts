@@ -18,9 +18,10 @@ import { schemaMappingSchema } from '../../../src/config/schema.js';
 let dir: string;
 const indexes: LogIndex[] = [];
 
-async function openIndex(repo: string, bulk: boolean, lineBytes = 4096, bulkCommitBytes?: number): Promise<LogIndex> {
+/** threads: DuckDB's (limits.threads); a bulk load runs one lane per two of them (bulkLanes). */
+async function openIndex(repo: string, bulk: boolean, lineBytes = 4096, bulkCommitBytes?: number, threads?: number): Promise<LogIndex> {
   const config = await loadConfig({ cwd: repo, env: {}, flags: { repo } });
-  const index = await LogIndex.open({ repo, logs: config.logs, stateDirPath: config.stateDirPath, schema: config.schema, limits: { ...config.limits, lineBytes }, logger: silentLogger, bulk, bulkCommitBytes });
+  const index = await LogIndex.open({ repo, logs: config.logs, stateDirPath: config.stateDirPath, schema: config.schema, limits: { ...config.limits, lineBytes, threads: threads ?? config.limits.threads }, logger: silentLogger, bulk, bulkCommitBytes });
   indexes.push(index);
   return index;
 }
@@ -135,13 +136,14 @@ async function expectSameIndex(bulk: LogIndex, parser: LogIndex): Promise<void> 
 }
 
 describe('bulk ingest through DuckDB', () => {
-  it('gives the index the parser gives, row for row, over blocks and hostile lines', async () => {
-    const text = logText(19_000); // ~10 MB: several blocks, on both lanes
+  it.each([1, 2])('gives the index the parser gives, row for row, over blocks and hostile lines (%i lanes)', async (lanes) => {
+    const text = logText(19_000); // ~10 MB: several blocks, on every lane
     expect(Buffer.byteLength(text)).toBeGreaterThan(4 * READ_CHUNK);
     const [bulkRepo, parserRepo] = await twoRepos(text);
-    const bulk = await openIndex(bulkRepo, true);
+    const bulk = await openIndex(bulkRepo, true, 4096, undefined, 2 * lanes);
     const parser = await openIndex(parserRepo, false);
     const stats = await bulk.refresh();
+    expect((bulk as unknown as { bulkConns: unknown[] }).bulkConns).toHaveLength(lanes);
     expect(stats.bulk_events).toBeGreaterThan(0.9 * stats.new_events); // DuckDB read the ordinary lines
     expect((await parser.refresh()).bulk_events).toBe(0);
     const [a, b] = [await rows(bulk), await rows(parser)];
@@ -226,7 +228,7 @@ describe('bulk ingest through DuckDB', () => {
   it('takes back what a commit wrote before it failed, and reads it again line by line', async () => {
     const text = logText(19_000);
     const [bulkRepo, parserRepo] = await twoRepos(text);
-    const bulk = await openIndex(bulkRepo, true, 4096, 1); // a commit after every block
+    const bulk = await openIndex(bulkRepo, true, 4096, 1, 4); // a commit after every block, on two lanes
     const parser = await openIndex(parserRepo, false);
     const commit = BulkLoader.prototype.commit;
     let commits = 0;
