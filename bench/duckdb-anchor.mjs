@@ -1,6 +1,7 @@
 // The anchor of the cold index: DuckDB's own load of the same NDJSON file into a fresh database
 // file, in a process of its own, with the threads, memory limit and spill directory selfscope
-// gives its index (limits.threads, limits.memoryLimit; createInstance in log-index.ts). Prints
+// gives its index (limits.threads, limits.memoryLimit; createInstance in log-index.ts), and the
+// allocator options bench/logs.mjs puts in the environment (src/core/state/duckdb.ts). Prints
 // one JSON object like bench/index-once.mjs's.
 //   node bench/duckdb-anchor.mjs load  LOG.ndjson DB.duckdb THREADS MEMORY_LIMIT
 //   node bench/duckdb-anchor.mjs query DB.duckdb THREADS MEMORY_LIMIT SQL

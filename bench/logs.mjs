@@ -30,6 +30,11 @@ const arg = (name, dflt) => {
 };
 // --root: the build to measure (a directory holding dist/), e.g. a copy of an earlier one.
 const root = path.resolve(arg('root', path.join(here, '..')));
+// Every process here (selfscope's, DuckDB's anchors, this one) runs DuckDB with the allocator
+// options selfscope gives it (src/core/state/duckdb.ts), set before any of them loads it.
+const { ALLOCATOR_ENV, ALLOCATOR_DEFAULTS } = await import(path.join(root, 'dist', 'core', 'state', 'duckdb.js')).catch(() => ({}));
+if (ALLOCATOR_ENV && !process.env[ALLOCATOR_ENV]) process.env[ALLOCATOR_ENV] = ALLOCATOR_DEFAULTS;
+const allocator = ALLOCATOR_ENV ? `${ALLOCATOR_ENV}=${process.env[ALLOCATOR_ENV]}` : null;
 const QUICK = process.argv.includes('--quick');
 const EVENTS = Number(arg('events', QUICK ? 200_000 : 1_000_000));
 const LARGE = process.argv.includes('--large') || process.env.SELFSCOPE_BENCH_LARGE === '1';
@@ -231,7 +236,7 @@ async function benchSize(events, { full }) {
   }
   if (load) {
     load.memoryLimit = memoryLimit;
-    console.log(`cold load, DuckDB read_ndjson into a table (threads ${threads}, memory_limit ${memoryLimit}): ${secs(load.ms)} wall (${perS(load.rows, load.ms / 1000)}), ${cpu(load.cpuS)} CPU (user ${cpu(load.userS)} + system ${cpu(load.sysS)}), peak RSS ${load.maxRssMb} MB, file ${load.fileMb} MB`);
+    console.log(`cold load, DuckDB read_ndjson into a table (threads ${threads}, memory_limit ${memoryLimit}${allocator ? `, ${allocator}` : ''}): ${secs(load.ms)} wall (${perS(load.rows, load.ms / 1000)}), ${cpu(load.cpuS)} CPU (user ${cpu(load.userS)} + system ${cpu(load.sysS)}), peak RSS ${load.maxRssMb} MB, file ${load.fileMb} MB`);
     console.log(
       `  selfscope ÷ DuckDB: CPU ${over(indexing.cpuS, load.cpuS)} ${target('≤ 1.0×', indexing.cpuS <= load.cpuS)}, wall ${over(indexing.ms, load.ms)}, peak RSS ${over(indexing.maxRssMb, load.maxRssMb)} ${targetAt5M('≤ 600 MB', indexing.maxRssMb <= 600, events)}, size ${over(indexing.indexMb, load.fileMb)}`,
     );
@@ -396,7 +401,7 @@ if (out.length > 0 && !QUICK) {
   const shared = [
     '## Shared index and cold ingest',
     '',
-    `${new Date().toISOString().slice(0, 10)}, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end; the log file read once before, so that both read it from the page cache. Each figure beside its anchor, run in the same loop: the cold index (bench/index-once.mjs: LogIndex.open + refresh in a process of its own) against DuckDB's own load of the same file (bench/duckdb-anchor.mjs: \`CREATE TABLE t AS SELECT * FROM read_ndjson(...)\` into a fresh database file, with selfscope's threads (${big.indexing.threads}) and memory limit (${big.indexing.memoryLimit}${big.load && big.load.memoryLimit !== big.indexing.memoryLimit ? `; DuckDB ran out of memory with it, and loaded with ${big.load.memoryLimit}` : ''})). CPU is user + system of the whole process, every thread, start-up included. Ratios here are selfscope's figure over the anchor's (below 1× beats it). A new process's first answer is q1 through LogIndex.all, as a tool's first call runs it (bench/index-child.mjs), timed from its spawn and from its open()${out[0].procs.runs > 1 ? `; medians of ${out[0].procs.runs}` : ''}.`,
+    `${new Date().toISOString().slice(0, 10)}, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end; the log file read once before, so that both read it from the page cache. Each figure beside its anchor, run in the same loop: the cold index (bench/index-once.mjs: LogIndex.open + refresh in a process of its own) against DuckDB's own load of the same file (bench/duckdb-anchor.mjs: \`CREATE TABLE t AS SELECT * FROM read_ndjson(...)\` into a fresh database file, with selfscope's threads (${big.indexing.threads}), memory limit (${big.indexing.memoryLimit}${big.load && big.load.memoryLimit !== big.indexing.memoryLimit ? `; DuckDB ran out of memory with it, and loaded with ${big.load.memoryLimit}` : ''}) and allocator options${allocator ? ` (${allocator}, in every process of the run)` : ''}). CPU is user + system of the whole process, every thread, start-up included. Ratios here are selfscope's figure over the anchor's (below 1× beats it). A new process's first answer is q1 through LogIndex.all, as a tool's first call runs it (bench/index-child.mjs), timed from its spawn and from its open()${out[0].procs.runs > 1 ? `; medians of ${out[0].procs.runs}` : ''}.`,
     '',
     `| figure | ${cell((r) => `${fmt(r.events)} events`)} | target |`,
     `| --- | ${cell(() => '---')} | --- |`,
