@@ -58,10 +58,10 @@ const OWNER_WAIT_MS = 30_000;
 // Reads at least this long go through DuckDB's parser (bulk-load.ts); shorter ones (an append) are parsed here.
 const BULK_MIN_BYTES = 1024 * 1024;
 /**
- * Blocks DuckDB parses at once, one per connection (a lane), while this thread finishes the one
- * before: one per two of DuckDB's threads. With 2 threads, one lane's statement already keeps
- * ~1.2 cores busy; a second lane made a cold index of 5M events 20% faster (57 s against 71 s)
- * for 17% more CPU (100 s against 86 s), 45 MB more peak memory and a 4% larger file, on a
+ * Blocks DuckDB parses at once, one per connection (a lane): one lane per two of DuckDB's
+ * threads. With 2 threads, one lane's statement already keeps ~1.2 cores busy; a second lane
+ * made a cold index of 5M events 20% faster (57 s against 70 s) for 16–22% more CPU (100 s
+ * against 82–86 s), ~45 MB more peak memory and a 4% larger file: too dear on a 2-core
  * machine whose other core runs the bot.
  */
 export function bulkLanes(threads: number): number {

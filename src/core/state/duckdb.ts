@@ -12,7 +12,7 @@ let loaded: typeof DuckDB | null = null;
  * threads two arenas and keeps freed pages for a second in each. A bulk load's statements
  * run on libuv's workers and DuckDB's thread in turn, so the pages one thread frees sat in
  * its arena while the next allocated fresh ones: a cold index of 5M events peaked at 712 MB.
- * With one arena they are reused (606 MB, the same CPU). A value already in the environment
+ * With one arena they are reused (599–606 MB, the same CPU). A value already in the environment
  * comes after ours, so its options win; one that starts with ours (a child of this process)
  * is kept as it is.
  */
