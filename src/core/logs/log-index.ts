@@ -45,7 +45,7 @@ export type { RefreshProgress, RefreshProgressListener } from './refresh-progres
 
 export const INDEX_VERSION = 2;
 // What one read takes from a file, and so a bulk block's size: DuckDB's working memory for a
-// block is many times its size (two in flight), and statements are prepared once, so small
+// block is many times its size (one in flight per lane), and statements are prepared once, so small
 // blocks cost no more CPU (8 MB blocks peaked ~100 MB higher at 5M events).
 export const READ_CHUNK = 2 * 1024 * 1024;
 const HEAD_MAX = 4096;
@@ -64,7 +64,7 @@ const BULK_MIN_BYTES = 1024 * 1024;
  * against 82–86 s), ~45 MB more peak memory and a 4% larger file: too dear on a 2-core
  * machine whose other core runs the bot.
  */
-export function bulkLanes(threads: number): number {
+function bulkLanes(threads: number): number {
   return Math.max(1, Math.floor(threads / 2));
 }
 // A bulk load commits after this much of the log: rows that stay uncommitted hold memory in
