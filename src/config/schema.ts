@@ -84,7 +84,7 @@ export const limitsSchema = z
     queryTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     lineBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Longest log line indexed in full; longer lines are stored cut.'),
     memoryLimit: z.string().default('256MB').describe('DuckDB memory limit of the log index (its buffer pool). A large catch-up peaks at roughly this plus 250–300 MB of process memory; queries that need more spill to the state directory.'),
-    threads: z.number().int().min(1).max(64).default(2).describe("DuckDB's threads for the log index. A large catch-up runs one statement at a time per two of them."),
+    threads: z.number().int().min(1).max(64).default(2).describe("DuckDB's threads for the log index. A large catch-up runs one statement at a time per two of them, each on one thread (the others are given back when it ends)."),
   })
   .prefault({});
 

@@ -59,10 +59,11 @@ const OWNER_WAIT_MS = 30_000;
 const BULK_MIN_BYTES = 1024 * 1024;
 /**
  * Blocks DuckDB parses at once, one per connection (a lane): one lane per two of DuckDB's
- * threads. With 2 threads, one lane's statement already keeps ~1.2 cores busy; a second lane
- * made a cold index of 5M events 20% faster (57 s against 70 s) for 16–22% more CPU (100 s
- * against 82–86 s), ~45 MB more peak memory and a 4% larger file: too dear on a 2-core
- * machine whose other core runs the bot.
+ * threads, each lane's statement on one of them (bulk-load.ts). With 2 threads, one lane
+ * already keeps more than a core busy (the statement, and this thread reading the next
+ * block); a second lane made a cold index of 5M events 20% faster (57 s against 70 s) for
+ * 16–22% more CPU (100 s against 82–86 s), ~45 MB more peak memory and a 4% larger file: too
+ * dear on a 2-core machine whose other core runs the bot.
  */
 function bulkLanes(threads: number): number {
   return Math.max(1, Math.floor(threads / 2));
@@ -675,7 +676,7 @@ export class LogIndex implements LogQueryable {
               stream.lines += rows;
               if (meter.due()) await meter.report(meter.bytesDone + end - readFrom, meter.events + events);
             },
-          })
+          }, this.options.limits.threads)
         : null;
     // Where a failed bulk load goes back to before the rest is read line by line: the start, or
     // the end of the last block read here (everything before it committed or in the main appender).
@@ -749,7 +750,7 @@ export class LogIndex implements LogQueryable {
       }
       if (bulk) {
         await bulk.commit();
-        bulk.close();
+        await bulk.close();
         await this.readNewestTs();
       }
     } catch (error) {
@@ -1048,6 +1049,9 @@ async function createInstance(file: string, options: LogIndexOptions): Promise<D
     autoload_known_extensions: 'false',
     allow_community_extensions: 'false',
     lock_configuration: 'true',
+    // The one setting that may change after the lock: a bulk load narrows DuckDB's threads while
+    // it runs (bulk-load.ts). SQL mode prepares nothing but a SELECT, so it cannot SET this either.
+    allowed_configs: "['threads']",
   });
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { loadConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { LogIndex, READ_CHUNK } from '../../../src/core/logs/log-index.js';
@@ -125,6 +126,12 @@ async function refreshFailingAt(bulk: LogIndex, failAt: number) {
   } finally {
     spy.mockRestore();
   }
+}
+
+/** DuckDB's threads as the index's queries run them. */
+async function threadsOf(index: LogIndex): Promise<number> {
+  const [row] = await index.all<{ t: unknown }>(`SELECT current_setting('threads') AS t`);
+  return Number(row!.t);
 }
 
 /** The same rows, health and freshness in both indexes. */
@@ -270,6 +277,39 @@ describe('bulk ingest through DuckDB', () => {
     await bulk.refresh();
     await parser.refresh();
     await expectSameIndex(bulk, parser);
+  }, 120_000);
+
+  it.each([
+    [2, 1],
+    [4, 2],
+  ])('runs DuckDB on one thread per lane while it loads, and gives its %i threads back after (%i lanes)', async (threads, lanes) => {
+    const text = logText(8_000); // several blocks
+    expect(Buffer.byteLength(text)).toBeGreaterThan(2 * READ_CHUNK);
+    const [bulkRepo] = await twoRepos(text);
+    const bulk = await openIndex(bulkRepo, true, 4096, undefined, threads);
+    const push = BulkLoader.prototype.push;
+    const during: number[] = [];
+    const spy = vi.spyOn(BulkLoader.prototype, 'push').mockImplementation(async function (this: BulkLoader, ...args: Parameters<BulkLoader['push']>) {
+      await push.apply(this, args);
+      const conn = (this as unknown as { lanes: { conn: DuckDBConnection }[] }).lanes[0]!.conn;
+      during.push(Number((await conn.runAndReadAll(`SELECT current_setting('threads')`)).getRowsJS()[0]![0]));
+    });
+    try {
+      expect((await bulk.refresh()).bulk_events).toBeGreaterThan(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(during.length).toBeGreaterThan(1);
+    expect(new Set(during)).toEqual(new Set([lanes]));
+    expect(await threadsOf(bulk)).toBe(threads);
+  }, 120_000);
+
+  it('gives DuckDB its threads back when a bulk load fails', async () => {
+    const [bulkRepo] = await twoRepos(logText(8_000));
+    const bulk = await openIndex(bulkRepo, true, 4096, undefined, 2);
+    const { calls } = await refreshFailingAt(bulk, 2); // the first block narrowed DuckDB, the second failed
+    expect(calls).toBe(2);
+    expect(await threadsOf(bulk)).toBe(2);
   }, 120_000);
 
   it('is not used for a mapping whose paths it cannot express; the parser reads those logs', () => {

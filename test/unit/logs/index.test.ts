@@ -284,6 +284,19 @@ describe('queries', () => {
   });
 });
 
+describe('DuckDB configuration', () => {
+  it('stays locked but for threads, even to the index\'s own statements', async () => {
+    await fs.writeFile(path.join(logDir, 'a.ndjson'), `${line(0)}\n`);
+    const index = await openIndex();
+    await index.refresh();
+    for (const setting of ["enable_external_access = true", "memory_limit = '8GB'", "allowed_configs = ['enable_external_access']", 'lock_configuration = false']) {
+      await expect(index.all(`SET ${setting}`), setting).rejects.toThrow(/locked/);
+    }
+    await index.all('SET threads = 1'); // what a bulk load does while it runs (bulk-load.ts)
+    expect(await index.all(`SELECT current_setting('enable_external_access') AS e, current_setting('threads') AS t`)).toEqual([{ e: false, t: 1 }]);
+  });
+});
+
 describe('two processes on one repository', () => {
   it('answers a second process from the first one\'s index', async () => {
     await fs.writeFile(path.join(logDir, 'a.ndjson'), `${line(0)}\n${line(1)}\n`);
