@@ -1,7 +1,9 @@
 // Log index benchmark: selfscope against anchors run beside it, in one run per size.
 // - The cold index, in a process of its own (bench/index-once.mjs), against DuckDB's own load of
 //   the same file (bench/duckdb-anchor.mjs: read_ndjson into a table of a fresh database file,
-//   with selfscope's threads and memory limit): CPU (user + system), wall, peak RSS, file size.
+//   with selfscope's threads and memory limit): CPU (user + system), wall, peak RSS, file size;
+//   and the floor (duckdb-anchor.mjs floor): the same columns loaded with offset ids, the way
+//   selfscope's bulk load must, without the log model.
 // - A second process's first answer while another holds the index, and the first answer after
 //   a restart (bench/index-child.mjs), against a new process reopening DuckDB's file.
 // - Warm: get_log_event and three queries against DuckDB reading the NDJSON file directly, a
@@ -242,6 +244,18 @@ async function benchSize(events, { full }) {
     );
   }
 
+  // The floor: the anchor's columns loaded the way selfscope must load them to give each row its
+  // offset id (duckdb-anchor.mjs floor), with selfscope's memory limit; what the log model costs
+  // is selfscope's figure over this one.
+  const floorDb = path.join(anchorDir, 'floor.duckdb');
+  const floor = child([path.join(here, 'duckdb-anchor.mjs'), 'floor', logFile, floorDb, String(threads), config.limits.memoryLimit]);
+  fs.rmSync(floorDb, { force: true });
+  if (floor) {
+    console.log(
+      `floor, the anchor's columns with offset ids, in selfscope's blocks (threads 1, memory_limit ${config.limits.memoryLimit}): ${secs(floor.ms)} wall (${perS(floor.rows, floor.ms / 1000)}), ${cpu(floor.cpuS)} CPU, peak RSS ${floor.maxRssMb} MB, file ${floor.fileMb} MB${load ? ` | floor ÷ DuckDB's load: CPU ${over(floor.cpuS, load.cpuS)}, wall ${over(floor.ms, load.ms)}` : ''} | selfscope ÷ floor: CPU ${over(indexing.cpuS, floor.cpuS)}, wall ${over(indexing.ms, floor.ms)}`,
+    );
+  }
+
   // --- a new process's first answer (q1, through LogIndex.all as a tool calls it): while another
   // process holds the index (this one is its client), and after a restart (this one reopens it);
   // the anchor: a new process reopening DuckDB's loaded file and answering the same query
@@ -336,7 +350,7 @@ async function benchSize(events, { full }) {
   dconn.closeSync();
   duck.closeSync();
   fs.rmSync(repo, { recursive: true, force: true });
-  return { events, bytes, indexing, load, procs, lookup: lookup.ms, lookupFirst: lookupFirst.ms, byIdOnly: byIdOnly.ms, found, results, p95, p95Error: { reservoir: errorOf(p95['reservoir_quantile (sample)'].values), tdigest: errorOf(p95['approx_quantile (t-digest)'].values) }, append, noop: noop.ms, anchorRuns };
+  return { events, bytes, indexing, load, floor, procs, lookup: lookup.ms, lookupFirst: lookupFirst.ms, byIdOnly: byIdOnly.ms, found, results, p95, p95Error: { reservoir: errorOf(p95['reservoir_quantile (sample)'].values), tdigest: errorOf(p95['approx_quantile (t-digest)'].values) }, append, noop: noop.ms, anchorRuns };
 }
 
 // The targets, each with the figure it is read against, at one size.
@@ -401,7 +415,7 @@ if (out.length > 0 && !QUICK) {
   const shared = [
     '## Shared index and cold ingest',
     '',
-    `${new Date().toISOString().slice(0, 10)}, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end; the log file read once before, so that both read it from the page cache. Each figure beside its anchor, run in the same loop: the cold index (bench/index-once.mjs: LogIndex.open + refresh in a process of its own) against DuckDB's own load of the same file (bench/duckdb-anchor.mjs: \`CREATE TABLE t AS SELECT * FROM read_ndjson(...)\` into a fresh database file, with selfscope's threads (${big.indexing.threads}), memory limit (${big.indexing.memoryLimit}${big.load && big.load.memoryLimit !== big.indexing.memoryLimit ? `; DuckDB ran out of memory with it, and loaded with ${big.load.memoryLimit}` : ''}) and allocator options${allocator ? ` (${allocator}, in every process of the run)` : ''}). CPU is user + system of the whole process, every thread, start-up included. Ratios here are selfscope's figure over the anchor's (below 1× beats it). A new process's first answer is q1 through LogIndex.all, as a tool's first call runs it (bench/index-child.mjs), timed from its spawn and from its open()${out[0].procs.runs > 1 ? `; medians of ${out[0].procs.runs}` : ''}.`,
+    `${new Date().toISOString().slice(0, 10)}, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end; the log file read once before, so that both read it from the page cache. Each figure beside its anchor, run in the same loop: the cold index (bench/index-once.mjs: LogIndex.open + refresh in a process of its own) against DuckDB's own load of the same file (bench/duckdb-anchor.mjs: \`CREATE TABLE t AS SELECT * FROM read_ndjson(...)\` into a fresh database file, with selfscope's threads (${big.indexing.threads}), memory limit (${big.indexing.memoryLimit}${big.load && big.load.memoryLimit !== big.indexing.memoryLimit ? `; DuckDB ran out of memory with it, and loaded with ${big.load.memoryLimit}` : ''}) and allocator options${allocator ? ` (${allocator}, in every process of the run)` : ''}). The floor (bench/duckdb-anchor.mjs floor) loads the anchor's columns the way selfscope must to give each row its id (stream and byte offset, which read_ndjson cannot tell): blocks of whole lines bound with their offsets, split and parsed by DuckDB, one statement at a time on one thread; it computes nothing of the log model. CPU is user + system of the whole process, every thread, start-up included. Ratios here are selfscope's figure over the anchor's (below 1× beats it). A new process's first answer is q1 through LogIndex.all, as a tool's first call runs it (bench/index-child.mjs), timed from its spawn and from its open()${out[0].procs.runs > 1 ? `; medians of ${out[0].procs.runs}` : ''}.`,
     '',
     `| figure | ${cell((r) => `${fmt(r.events)} events`)} | target |`,
     `| --- | ${cell(() => '---')} | --- |`,
@@ -410,6 +424,8 @@ if (out.length > 0 && !QUICK) {
     `| cold load, DuckDB read_ndjson into a table: wall / CPU | ${cell((r) => r.load && `${secs(r.load.ms)} / ${cpu(r.load.cpuS)}`)} | |`,
     `| CPU, selfscope ÷ DuckDB | ${cell((r) => r.load && over(r.indexing.cpuS, r.load.cpuS))} | ≤ 1.0× |`,
     `| wall, selfscope ÷ DuckDB | ${cell((r) => r.load && over(r.indexing.ms, r.load.ms))} | |`,
+    `| floor, DuckDB loading its columns with offset ids in selfscope's blocks: wall / CPU | ${cell((r) => r.floor && `${secs(r.floor.ms)} (${perS(r.events, r.floor.ms / 1000)}) / ${cpu(r.floor.cpuS)}`)} | |`,
+    `| CPU, floor ÷ DuckDB / selfscope ÷ floor | ${cell((r) => r.floor && r.load && `${over(r.floor.cpuS, r.load.cpuS)} / ${over(r.indexing.cpuS, r.floor.cpuS)}`)} | |`,
     `| peak RSS: selfscope / DuckDB | ${cell((r) => `${r.indexing.maxRssMb} MB${r.load ? ` / ${r.load.maxRssMb} MB (${over(r.indexing.maxRssMb, r.load.maxRssMb)})` : ''}`)} | ≤ 600 MB at 5M |`,
     `| file: selfscope's index / DuckDB's table | ${cell((r) => `${r.indexing.indexMb} MB${r.load ? ` / ${r.load.fileMb} MB (${over(r.indexing.indexMb, r.load.fileMb)})` : ''}`)} | |`,
     `| second process's first answer while another holds the index: from spawn / from open() | ${cell((r) => r.procs.second && `${ms(r.procs.second.fromSpawnMs)} / ${ms(r.procs.second.answerMs)} (${r.procs.second.roles})`)} | ≤ 1 s at 5M |`,
