@@ -62,8 +62,8 @@ const BULK_MIN_BYTES = 1024 * 1024;
  * threads, each lane's statement on one of them (bulk-load.ts). With 2 threads, one lane
  * already keeps more than a core busy (the statement, and this thread reading the next
  * block); a second lane made a cold index of 5M events 20% faster (57 s against 70 s) for
- * 16–22% more CPU (100 s against 82–86 s), ~45 MB more peak memory and a 4% larger file: too
- * dear on a 2-core machine whose other core runs the bot.
+ * 16–22% more CPU (100 s against 82–86 s), ~45 MB more peak memory and a 4% larger file (both
+ * lanes then sharing two threads): too dear on a 2-core machine whose other core runs the bot.
  */
 function bulkLanes(threads: number): number {
   return Math.max(1, Math.floor(threads / 2));
