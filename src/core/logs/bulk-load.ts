@@ -19,7 +19,7 @@ import type { SqlIngest } from './sql-ingest.js';
  * While it loads, DuckDB runs on one thread per lane (`SET threads`, restored by `close()` and
  * `abort()`): a block's statement reads one bound value, so a second thread made no block
  * faster and only added work (a cold index of 1M events: 13.7 s wall and 15.9 s of CPU
- * against 14.0 s and 17.6 s, medians of three). Queries wait for a refresh (the index runs
+ * against 13.9 s and 17.6 s, medians of three). Queries wait for a refresh (the index runs
  * one thing at a time), so none runs narrowed.
  */
 
