@@ -275,6 +275,7 @@ describe('queries', () => {
     ['DROP TABLE events', /Only a read-only SELECT/],
     ['SELECT 1; SELECT 2', /Exactly one statement/],
     ["SELECT * FROM query('DROP TABLE events')", /not valid here|failed/],
+    ["SELECT * FROM query('SET threads = 64')", /not valid here|failed/], // threads is the one setting past the lock
   ])('refuses %s', async (sql, message) => {
     await fs.writeFile(path.join(logDir, 'a.ndjson'), `${line(0)}\n`);
     const index = await openIndex();
